@@ -1,0 +1,6 @@
+/**
+ * The Effect runtime of flusher.
+ *
+ * @since 0.1.0
+ */
+export {}
