@@ -657,7 +657,7 @@ class Machine<S, B, E> {
     let token = this.watermark.issued
     // Accepted since the last commit, and the runs of those ignored, both given to the watermark at once.
     let accepted = 0
-    const ignoredRuns: Array<number> = []
+    let ignoredRuns: Array<number> = []
     let ignoredCount = 0
     let previous = this.lastPosition
 
@@ -673,8 +673,9 @@ class Machine<S, B, E> {
       let result = flusher.add(this.flusherState, record, token as Token, this.now)
       if (result._tag === "Full") {
         this.commit(accepted, ignoredRuns)
+        // The watermark keeps the committed runs: start a new array rather than clear that one.
         accepted = 0
-        ignoredRuns.length = 0
+        ignoredRuns = []
         this.flush("partial")
         result = flusher.add(this.flusherState, record, token as Token, this.now)
         if (result._tag === "Full") {

@@ -5,8 +5,9 @@
  * A `partial` flush writes only the fullest batch; a `full` flush writes them all; a heartbeat writes every batch
  * that reached its age. When a key's batch cannot take a record, that batch is sealed and the record starts a new
  * one for its key; the next record offered answers `Full`, so the processor flushes the sealed batch at once (a
- * heartbeat flushes it too). This keeps the contract's promise that a `partial` flush after `Full` makes room,
- * whichever key the refused record has.
+ * heartbeat flushes it too). A partial flush writes the sealed batch first, and also the fullest open batch when
+ * every key slot (`maxKeys`) is taken. This keeps the contract's promise that a `partial` flush after `Full` makes
+ * room, whichever key the refused record has.
  *
  * @since 0.1.0
  */
@@ -194,11 +195,18 @@ export const make = (options: Options = {}): Flusher.Flusher<State, Batch, Recor
         if (state.sealed !== null) all.unshift(state.sealed)
         return flushGroups(state, all, HashMap.empty())
       }
-      if (state.sealed !== null) return flushGroups(state, [state.sealed], state.groups)
-      const group = fullest(state.groups)
-      return group === null
-        ? Flusher.notFlushed(state)
-        : flushGroups(state, [group], HashMap.remove(state.groups, group.key))
+      // The sealed batch goes first. A record refused for it may also need a new key: at maxKeys, the fullest
+      // open batch goes too, so that whatever record answered Full fits afterwards.
+      const due = state.sealed === null ? [] : [state.sealed]
+      let remaining = state.groups
+      if (state.sealed === null || HashMap.size(state.groups) >= maxKeys) {
+        const group = fullest(state.groups)
+        if (group !== null) {
+          due.push(group)
+          remaining = HashMap.remove(remaining, group.key)
+        }
+      }
+      return flushGroups(state, due, remaining)
     },
     heartbeat: (state, now) => {
       const due = state.sealed === null ? [] : [state.sealed]

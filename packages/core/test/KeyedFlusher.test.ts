@@ -66,6 +66,23 @@ describe("KeyedFlusher", () => {
     assert.strictEqual(limited.add(partial.state, record(2, { partitionKey: "c" }), token(2), 0)._tag, "Added")
   })
 
+  it("makes room for a new key as well when a batch is sealed and every key slot is taken", () => {
+    const limited = KeyedFlusher.make({ maxRecords: 1, maxKeys: 2 })
+    const offer = (state: KeyedFlusher.State, n: number, key: string) =>
+      limited.add(state, record(n, { partitionKey: key }), token(n), 0)
+    let state = limited.init(shardId)
+    state = stateOf(offer(state, 0, "b"))
+    state = stateOf(offer(state, 1, "a"))
+    state = stateOf(offer(state, 2, "a")) // seals "a"
+    assert.strictEqual(offer(state, 3, "c")._tag, "Full")
+    const partial = limited.flush(state, "partial")
+    // The sealed batch first, then one of the two open batches (equally full) to free a key slot.
+    assert.strictEqual(keysOf(partial)[0], "a:1")
+    assert.strictEqual(keysOf(partial).length, 2)
+    if (partial._tag !== "Flushed") return
+    assert.strictEqual(offer(partial.state, 3, "c")._tag, "Added")
+  })
+
   it("flushes on a heartbeat every key whose batch reached maxAge", () => {
     let state = flusher.init(shardId)
     state = add(state, 0, "a", 0)
