@@ -649,16 +649,19 @@ class Machine<S, B, E> {
     }
   }
 
-  /** Offers records to the flusher, in order, flushing whenever it is full. */
+  /** Offers records to the flusher, in order, flushing whenever it is full. This is the per-record path. */
   receive(records: ReadonlyArray<StreamRecord>): void {
     if (records.length === 0) return
-    const { flusher } = this.config
-    this.watermark = Watermark.reserve(this.watermark, records, this.now)
+    const add = this.config.flusher.add
+    const now = this.now
+    this.watermark = Watermark.reserve(this.watermark, records, now)
     let token = this.watermark.issued
+    let flusherState = this.flusherState
     // Accepted since the last commit, and the runs of those ignored, both given to the watermark at once.
     let accepted = 0
     let ignoredRuns: Array<number> = []
     let ignoredCount = 0
+    let added = false
     let previous = this.lastPosition
 
     for (let i = 0; i < records.length; i++, token++) {
@@ -670,14 +673,18 @@ class Machine<S, B, E> {
       }
       previous = record
 
-      let result = flusher.add(this.flusherState, record, token as Token, this.now)
+      let result = add(flusherState, record, token as Token, now)
       if (result._tag === "Full") {
+        this.flusherState = flusherState
         this.commit(accepted, ignoredRuns)
+        if (added && this.heldSince === null) this.heldSince = now
         // The watermark keeps the committed runs: start a new array rather than clear that one.
         accepted = 0
         ignoredRuns = []
+        added = false
         this.flush("partial")
-        result = flusher.add(this.flusherState, record, token as Token, this.now)
+        flusherState = this.flusherState
+        result = add(flusherState, record, token as Token, now)
         if (result._tag === "Full") {
           return this.violation(
             "FullAfterFlush",
@@ -686,35 +693,31 @@ class Machine<S, B, E> {
           )
         }
       }
-      switch (result._tag) {
-        case "Added": {
-          this.flusherState = result.state
-          if (this.heldSince === null) this.heldSince = this.now
-          break
-        }
-        case "Ignored": {
-          this.flusherState = result.state
-          const runs = ignoredRuns.length
-          if (runs > 0 && ignoredRuns[runs - 1] === token) ignoredRuns[runs - 1] = token + 1
-          else ignoredRuns.push(token, token + 1)
-          ignoredCount++
-          break
-        }
-        case "Failed": {
-          return this.fail(
-            new FlusherFailed({
-              shardId: this.shardId,
-              operation: "add",
-              position: positionOf(record),
-              error: result.error
-            })
-          )
-        }
+      if (result._tag === "Added") {
+        flusherState = result.state
+        added = true
+      } else if (result._tag === "Ignored") {
+        flusherState = result.state
+        const runs = ignoredRuns.length
+        if (runs > 0 && ignoredRuns[runs - 1] === token) ignoredRuns[runs - 1] = token + 1
+        else ignoredRuns.push(token, token + 1)
+        ignoredCount++
+      } else {
+        return this.fail(
+          new FlusherFailed({
+            shardId: this.shardId,
+            operation: "add",
+            position: positionOf(record),
+            error: result.error
+          })
+        )
       }
       accepted++
     }
 
+    this.flusherState = flusherState
     this.commit(accepted, ignoredRuns)
+    if (added && this.heldSince === null) this.heldSince = now
     this.lastPosition = previous === null ? null : positionOf(previous)
     this.records += records.length
     this.ignored += ignoredCount
