@@ -3,4 +3,52 @@
  *
  * @since 0.1.0
  */
-export {}
+
+/**
+ * Batch writers: the service that writes flushed batches, with memory and NDJSON file Layers.
+ *
+ * @since 0.1.0
+ */
+export * as BatchWriter from "./BatchWriter.js"
+
+/**
+ * Checkpointers: the service that loads and stores checkpoints, with memory and JSON file Layers.
+ *
+ * @since 0.1.0
+ */
+export * as Checkpointer from "./Checkpointer.js"
+
+/**
+ * Runs many shards at once, each from its last checkpoint.
+ *
+ * @since 0.1.0
+ */
+export * as Consumer from "./Consumer.js"
+
+/**
+ * The metrics of the runtime.
+ *
+ * @since 0.1.0
+ */
+export * as Metrics from "./Metrics.js"
+
+/**
+ * The NDJSON form of records.
+ *
+ * @since 0.1.0
+ */
+export * as Ndjson from "./Ndjson.js"
+
+/**
+ * How a shard runs, from the environment with defaults.
+ *
+ * @since 0.1.0
+ */
+export * as ShardConfig from "./ShardConfig.js"
+
+/**
+ * Runs one shard from an Effect Stream of its records.
+ *
+ * @since 0.1.0
+ */
+export * as ShardRunner from "./ShardRunner.js"
