@@ -87,3 +87,17 @@ export * as Token from "./Token.js"
  * @since 0.1.0
  */
 export * as Watermark from "./Watermark.js"
+
+/**
+ * The KCL MultiLangDaemon protocol: Schemas of its messages, a fast line decoder and an exact encoder.
+ *
+ * @since 0.1.0
+ */
+export * as MultiLang from "./MultiLang.js"
+
+/**
+ * The MultiLang protocol's session, as a pure state machine: which message may be received or sent when.
+ *
+ * @since 0.1.0
+ */
+export * as MultiLangSession from "./MultiLangSession.js"

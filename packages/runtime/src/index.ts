@@ -26,6 +26,13 @@ export * as Checkpointer from "./Checkpointer.js"
 export * as Consumer from "./Consumer.js"
 
 /**
+ * Splits KPL aggregated records, including erlmld's variants, into their sub-records.
+ *
+ * @since 0.1.0
+ */
+export * as KplAggregate from "./KplAggregate.js"
+
+/**
  * The metrics of the runtime.
  *
  * @since 0.1.0
