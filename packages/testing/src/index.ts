@@ -24,3 +24,24 @@ export * as NaiveProcessor from "./NaiveProcessor.js"
  * @since 0.1.0
  */
 export * as NaiveWatermark from "./NaiveWatermark.js"
+
+/**
+ * Programs of flusher operations (adds, flushes, heartbeats on a forward-moving clock) and their arbitraries.
+ *
+ * @since 0.1.0
+ */
+export * as Programs from "./Programs.js"
+
+/**
+ * The flusher laws, as pure predicates over the trace of a program run against a flusher.
+ *
+ * @since 0.1.0
+ */
+export * as FlusherLaws from "./FlusherLaws.js"
+
+/**
+ * Runners for the flusher laws: fast-check checks with shrunk, replayable reports, and one vitest test per law.
+ *
+ * @since 0.1.0
+ */
+export * as FlusherLawsRunner from "./FlusherLawsRunner.js"
