@@ -22,32 +22,42 @@ type Action =
   | { readonly _tag: "AnswerCheckpoint"; readonly answer: "Stored" | "Throttled" | "LeaseLost" }
   | { readonly _tag: "Shutdown"; readonly reason: BatchProcessor.ShutdownReason }
 
-const action: fc.Arbitrary<Action> = fc.oneof(
+/** What happens most of the time: records, ticks, writes completing, checkpoints stored or throttled. */
+const routine: fc.Arbitrary<Action> = fc.oneof(
   { arbitrary: fc.record({ _tag: fc.constant("Arrive" as const), count: fc.integer({ min: 0, max: 12 }) }), weight: 6 },
   { arbitrary: fc.constant<Action>({ _tag: "Tick" }), weight: 3 },
   { arbitrary: fc.record({ _tag: fc.constant("CompleteWrite" as const), pick: fc.nat() }), weight: 6 },
-  { arbitrary: fc.record({ _tag: fc.constant("FailWrite" as const), pick: fc.nat() }), weight: 1 },
   {
     arbitrary: fc.record({
       _tag: fc.constant("AnswerCheckpoint" as const),
-      answer: fc.constantFrom<Array<"Stored" | "Throttled" | "LeaseLost">>(
-        "Stored",
-        "Stored",
-        "Stored",
-        "Throttled",
-        "LeaseLost"
-      )
+      answer: fc.constantFrom<Array<"Stored" | "Throttled">>("Stored", "Stored", "Stored", "Throttled")
     }),
     weight: 4
-  },
-  {
-    arbitrary: fc.record({
-      _tag: fc.constant("Shutdown" as const),
-      reason: fc.constantFrom<Array<BatchProcessor.ShutdownReason>>("ShardEnded", "ShutdownRequested", "LeaseLost")
-    }),
-    weight: 1
   }
 )
+
+/** What ends or disturbs a shard: at most one of them, somewhere in a program. */
+const disruption: fc.Arbitrary<Action> = fc.oneof(
+  fc.record({ _tag: fc.constant("FailWrite" as const), pick: fc.nat() }),
+  fc.constant<Action>({ _tag: "AnswerCheckpoint", answer: "LeaseLost" }),
+  fc.record({
+    _tag: fc.constant("Shutdown" as const),
+    reason: fc.constantFrom<Array<BatchProcessor.ShutdownReason>>("ShardEnded", "ShutdownRequested", "LeaseLost")
+  })
+)
+
+const actions: fc.Arbitrary<ReadonlyArray<readonly [Action, number]>> = fc.tuple(
+  fc.array(fc.tuple(routine, fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3000 }))), {
+    maxLength: 150,
+    size: "max"
+  }),
+  fc.option(fc.tuple(fc.nat(), disruption), { freq: 2 })
+).map(([routineActions, disrupted]) => {
+  if (disrupted === null) return routineActions
+  const [at, action] = disrupted
+  const index = routineActions.length === 0 ? 0 : at % routineActions.length
+  return [...routineActions.slice(0, index), [action, 0] as const, ...routineActions.slice(index)]
+})
 
 /** How the shard is set up, as plain data so that a failing case prints readably. */
 interface Setup {
@@ -238,8 +248,14 @@ const summarize = (commands: ReadonlyArray<BatchProcessor.Command<unknown>>) =>
 
 const programs = fc.tuple(
   setup,
-  Arbitraries.records({ aggregates: true, minLength: 1, maxLength: 80, partitionKeys: ["a", "b", "c", null] }),
-  fc.array(fc.tuple(action, fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3000 }))), { maxLength: 120 })
+  Arbitraries.records({
+    aggregates: true,
+    minLength: 1,
+    maxLength: 60,
+    size: "max",
+    partitionKeys: ["a", "b", "c", null]
+  }),
+  actions
 )
 
 describe("BatchProcessor, against the naive model", () => {

@@ -50,8 +50,8 @@ describe("Watermark", () => {
   it.prop(
     "agrees with the naive model on where to checkpoint and what is outstanding",
     [
-      Arbitraries.ascendingPositions({ aggregates: true, minLength: 1, maxLength: 120 }),
-      fc.array(operation, { maxLength: 80 }),
+      Arbitraries.ascendingPositions({ aggregates: true, minLength: 1, maxLength: 120, size: "max" }),
+      fc.array(operation, { maxLength: 120, size: "max" }),
       fc.boolean()
     ],
     ([positions, operations, subRecordCheckpoints]) => {

@@ -35,7 +35,13 @@ export const sequenceNumber: fc.Arbitrary<SequenceNumber.SequenceNumber> = Arbit
  */
 export interface RecordsOptions {
   readonly minLength?: number
+  /** The most positions (an aggregate takes several records but one position). Default 50. */
   readonly maxLength?: number
+  /**
+   * How far toward `maxLength` lengths go: fast-check's `size`. Default fast-check's own (`"small"`, about ten
+   * positions); `"max"` draws lengths across the whole range.
+   */
+  readonly size?: fc.SizeForArbitrary | undefined
   /** The largest `data`, in bytes. Default 64. */
   readonly maxDataSize?: number
   /** The partition keys to draw from; `null` stands for a record without one. Default `["a", "b", "c", null]`. */
@@ -97,7 +103,8 @@ export const ascendingPositions = (options: RecordsOptions = {}): fc.Arbitrary<R
     options.start === undefined ? startValue : fc.constant(options.start),
     fc.array(slot(options.aggregates ?? false), {
       minLength: options.minLength ?? 0,
-      maxLength: options.maxLength ?? 50
+      maxLength: options.maxLength ?? 50,
+      ...(options.size === undefined ? {} : { size: options.size })
     })
   ).map(([start, slots]) => {
     const positions: Array<Position.Position> = []
