@@ -121,5 +121,7 @@ export const retrySchedule = (retry: ShardConfig["retry"]): Schedule.Schedule<un
   Schedule.exponential(retry.initialDelay).pipe(
     Schedule.union(Schedule.spaced(retry.maxDelay)),
     Schedule.jittered,
+    // Whole milliseconds: finer delays mean nothing to a retry, and the test clock cannot represent them.
+    Schedule.modifyDelay((_, delay) => Duration.millis(Math.round(Duration.toMillis(delay)))),
     Schedule.intersect(Schedule.recurs(retry.maxAttempts - 1))
   )

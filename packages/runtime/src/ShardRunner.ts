@@ -490,7 +490,8 @@ const runScoped = <S, B, E, SE, R>(
         })
     )
 
-    const outcome = yield* drive.pipe(
+    // A fiber that dies (a defect in a writer, say) would never report back: it fails the shard instead.
+    const outcome = yield* Effect.raceFirst(drive, Effect.zipRight(FiberSet.join(fibers), Effect.never)).pipe(
       Effect.tapErrorCause((cause) =>
         Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("Shard failed", cause)
       )

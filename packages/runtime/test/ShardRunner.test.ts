@@ -1,9 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { BatchingFlusher, Checkpoint, type StreamRecord } from "@flusher/core"
 import { BatchWriter, Checkpointer, ShardRunner } from "@flusher/runtime"
+import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
@@ -226,4 +228,17 @@ describe("ShardRunner", () => {
       )
       assert.strictEqual(report.outcome.reason, "ShardEnded")
     }))
+
+  it.effect("fails the shard when a writer dies, rather than wait for it", () =>
+    Effect.gen(function*() {
+      const dying = Layer.succeed(BatchWriter.BatchWriter, BatchWriter.make(() => Effect.die("a bug in the writer")))
+      const exit = yield* ShardRunner.run({
+        shardId,
+        records: Stream.concat(Stream.fromIterable(records(0, 20)), Stream.never),
+        flusher: BatchingFlusher.make({ maxRecords: 10 }),
+        config: testConfig
+      }).pipe(Effect.provide(dying), Effect.exit)
+      assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
+      assert.isNull(yield* storedCheckpoint)
+    }).pipe(Effect.provide(memory)))
 })

@@ -45,3 +45,25 @@ export * as FlusherLaws from "./FlusherLaws.js"
  * @since 0.1.0
  */
 export * as FlusherLawsRunner from "./FlusherLawsRunner.js"
+
+/**
+ * Test Layers that misbehave on purpose: a faulty batch writer and checkpointer, and a scripted source.
+ *
+ * @since 0.1.0
+ */
+export * as FaultyLayers from "./FaultyLayers.js"
+
+/**
+ * Seeded simulations of a shard under faults, crashes and restarts, with the invariants checked.
+ *
+ * @since 0.1.0
+ */
+export * as Simulation from "./Simulation.js"
+
+/**
+ * A fake KCL MultiLangDaemon: launches a worker as the daemon does, speaks the daemon's side of the protocol with
+ * scripted checkpoint replies, and checks every line the worker writes.
+ *
+ * @since 0.1.0
+ */
+export * as FakeDaemon from "./FakeDaemon.js"
