@@ -78,6 +78,8 @@ export interface Config<S, B, E> {
   readonly checkpointIntervalMillis: number
   readonly maxOutstanding: number
   readonly maxConcurrentWrites: number
+  /** The id of a batch: the shard id and the text forms of its first and last positions. */
+  readonly batchIdOf: (first: Position.Position, last: Position.Position) => string
 }
 
 /**
@@ -364,7 +366,8 @@ export const make = <S, B, E>(options: Options<S, B, E>): State<S, B, E> => {
     flushIntervalMillis: Duration.toMillis(options.flushInterval ?? "5 seconds"),
     checkpointIntervalMillis: checkpointInterval === "everyWrite" ? 0 : Duration.toMillis(checkpointInterval),
     maxOutstanding: positiveInteger("maxOutstanding", options.maxOutstanding ?? 10_000),
-    maxConcurrentWrites: positiveInteger("maxConcurrentWrites", options.maxConcurrentWrites ?? 1)
+    maxConcurrentWrites: positiveInteger("maxConcurrentWrites", options.maxConcurrentWrites ?? 1),
+    batchIdOf: (first, last) => `${options.shardId}_${Position.format(first)}_${Position.format(last)}`
   }
   return {
     config,
@@ -577,7 +580,7 @@ class Machine<S, B, E> {
         if (!this.writing.includes(event.batchId)) {
           return this.unexpected(event, `batch ${event.batchId} is not being written`)
         }
-        this.writing = this.writing.filter((id) => id !== event.batchId)
+        this.writing = without(this.writing, event.batchId)
         const completed = Watermark.complete(this.watermark, event.batchId)
         if (Either.isLeft(completed)) return this.unexpected(event, completed.left.message)
         this.watermark = completed.right
@@ -652,19 +655,12 @@ class Machine<S, B, E> {
   /** Offers records to the flusher, in order, flushing whenever it is full. This is the per-record path. */
   receive(records: ReadonlyArray<StreamRecord>): void {
     if (records.length === 0) return
-    const add = this.config.flusher.add
+    const { add, addAll } = this.config.flusher
     const now = this.now
-    this.watermark = Watermark.reserve(this.watermark, records, now)
-    let token = this.watermark.issued
-    let flusherState = this.flusherState
-    // Accepted since the last commit, and the runs of those ignored, both given to the watermark at once.
-    let accepted = 0
-    let ignoredRuns: Array<number> = []
-    let ignoredCount = 0
-    let added = false
-    let previous = this.lastPosition
 
-    for (let i = 0; i < records.length; i++, token++) {
+    // Order first, for the whole chunk: an error discards the step, so nothing is half done.
+    let previous = this.lastPosition
+    for (let i = 0; i < records.length; i++) {
       const record = records[i]
       if (previous !== null && !Position.isAfter(record, previous)) {
         return this.fail(
@@ -672,7 +668,30 @@ class Machine<S, B, E> {
         )
       }
       previous = record
+    }
 
+    this.watermark = Watermark.reserve(this.watermark, records, now)
+    const firstToken = this.watermark.issued
+    let flusherState = this.flusherState
+    // Accepted since the last commit, and the runs of those ignored, both given to the watermark at once.
+    let accepted = 0
+    let ignoredRuns: Array<number> = []
+    let ignoredCount = 0
+    let added = false
+
+    for (let i = 0; i < records.length;) {
+      if (addAll !== undefined) {
+        const bulk = addAll(flusherState, records, i, records.length, (firstToken + i) as Token, now)
+        if (bulk.count > 0) {
+          flusherState = bulk.state
+          accepted += bulk.count
+          added = true
+          i += bulk.count
+          continue
+        }
+      }
+      const record = records[i]
+      const token = firstToken + i
       let result = add(flusherState, record, token as Token, now)
       if (result._tag === "Full") {
         this.flusherState = flusherState
@@ -713,6 +732,7 @@ class Machine<S, B, E> {
         )
       }
       accepted++
+      i++
     }
 
     this.flusherState = flusherState
@@ -756,7 +776,7 @@ class Machine<S, B, E> {
       case "Flushed": {
         this.flusherState = result.state
         if (result.tokens.length === 0) return
-        const assigned = Watermark.assign(this.watermark, result.tokens, this.batchIdOf)
+        const assigned = Watermark.assign(this.watermark, result.tokens, this.config.batchIdOf)
         if (Either.isLeft(assigned)) {
           const refused = assigned.left
           return this.violation(refused.problem, refused.token, refused.message, refused.position)
@@ -776,9 +796,6 @@ class Machine<S, B, E> {
       }
     }
   }
-
-  readonly batchIdOf = (first: Position.Position, last: Position.Position): string =>
-    `${this.shardId}_${Position.format(first)}_${Position.format(last)}`
 
   violation(
     violation: Violation,
@@ -817,8 +834,8 @@ class Machine<S, B, E> {
 
   startWrites(): void {
     while (this.writing.length < this.config.maxConcurrentWrites && this.queued.length > 0) {
-      const [request, ...rest] = this.queued
-      this.queued = rest
+      const request = this.queued[0]
+      this.queued = this.queued.slice(1)
       this.writing = [...this.writing, request.batchId]
       this.commands.push({ _tag: "Write", request })
     }
@@ -867,6 +884,14 @@ class Machine<S, B, E> {
     this.pendingCheckpoint = null
     this.commands.push({ _tag: "Stop", outcome })
   }
+}
+
+const without = (ids: ReadonlyArray<string>, id: string): ReadonlyArray<string> => {
+  const index = ids.indexOf(id)
+  if (index === -1) return ids
+  const rest = ids.slice()
+  rest.splice(index, 1)
+  return rest
 }
 
 /** A position of its own, so an error or an outcome does not keep a record's data alive. */

@@ -47,14 +47,15 @@ export class RecordTooLarge extends Data.TaggedError("RecordTooLarge")<{
 }
 
 /**
- * The state of a batching flusher: the newest record of the batch, linked to the state before it, so adding a
- * record allocates one small object and every earlier state stays intact. A holding state is also the `Added`
- * answer that produced it (its `state` is itself), which saves a second allocation on every record.
+ * The state of a batching flusher: the newest records of the batch, linked to the state before them, so adding
+ * records allocates one small object and every earlier state stays intact. A state that holds one more record is
+ * also the `Added` answer that produced it (its `state` is itself), which saves a second allocation per record; a
+ * run of records taken at once by `addAll` is one `Run` node that points into the chunk they came in.
  *
  * @since 0.1.0
  * @category models
  */
-export type State = Empty | Holding
+export type State = Empty | Holding | Run
 
 /**
  * @since 0.1.0
@@ -65,6 +66,8 @@ export interface Empty {
 }
 
 /**
+ * One more record.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -77,6 +80,24 @@ export interface Holding extends Flusher.Added<State> {
   readonly count: number
   readonly bytes: number
   /** When the batch's first record was added. */
+  readonly startedAt: number
+}
+
+/**
+ * `records[from]` to `records[to - 1]` more, with consecutive tokens from `firstToken`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Run {
+  readonly _tag: "Run"
+  readonly records: ReadonlyArray<StreamRecord>
+  readonly from: number
+  readonly to: number
+  readonly firstToken: Token
+  readonly previous: State
+  readonly count: number
+  readonly bytes: number
   readonly startedAt: number
 }
 
@@ -126,19 +147,53 @@ export const make = (options: Options = {}): Flusher.Flusher<State, Batch, Recor
   const maxAgeMillis = options.maxAge === undefined ? Infinity : Duration.toMillis(options.maxAge)
   const weigher = options.weigher ?? dataLength
 
-  const isDue = (state: State, now: number) => state._tag === "Added" && now - state.startedAt >= maxAgeMillis
+  const isDue = (state: State, now: number) => state._tag !== "Empty" && now - state.startedAt >= maxAgeMillis
 
   const flushAll = (state: State): Flusher.FlushResult<State, Batch, never> => {
     if (state._tag === "Empty") return Flusher.notFlushed(state)
     const records = new Array<StreamRecord>(state.count)
     const tokens = new Array<Token>(state.count)
-    let node: State = state
-    for (let i = state.count - 1; node._tag === "Added"; i--) {
-      records[i] = node.record
-      tokens[i] = node.token
-      node = node.previous
+    let i = state.count
+    for (let node: State = state; node._tag !== "Empty"; node = node.previous) {
+      if (node._tag === "Added") {
+        i--
+        records[i] = node.record
+        tokens[i] = node.token
+      } else {
+        for (let k = node.to - 1; k >= node.from; k--) {
+          i--
+          records[i] = node.records[k]
+          tokens[i] = (node.firstToken + (k - node.from)) as Token
+        }
+      }
     }
     return Flusher.flushed(empty, tokens, records)
+  }
+
+  const addAll: Flusher.AddAll<State> = (state, records, from, to, firstToken, now) => {
+    let count = state._tag === "Empty" ? 0 : state.count
+    let bytes = state._tag === "Empty" ? 0 : state.bytes
+    const startedAt = state._tag === "Empty" ? now : state.startedAt
+    let end = from
+    if (count > 0 && now - startedAt >= maxAgeMillis) return { state, count: 0 }
+    if (maxBytes === Infinity && options.weigher === undefined) {
+      // Only the count limits the batch: no need to look at the records one by one.
+      end = Math.min(to, from + Math.max(maxRecords - count, count === 0 ? 1 : 0))
+      count += end - from
+      for (let i = from; i < end; i++) bytes += records[i].data.length
+    } else {
+      // The same tests as `add`, record by record; the first record that would not be Added ends the run.
+      for (; end < to; end++) {
+        const weight = weigher(records[end])
+        if (weight > maxBytes) break
+        if (count > 0 && (count >= maxRecords || bytes + weight > maxBytes)) break
+        count++
+        bytes += weight
+      }
+    }
+    if (end === from) return { state, count: 0 }
+    const run: Run = { _tag: "Run", records, from, to: end, firstToken, previous: state, count, bytes, startedAt }
+    return { state: run, count: end - from }
   }
 
   return {
@@ -155,6 +210,7 @@ export const make = (options: Options = {}): Flusher.Flusher<State, Batch, Recor
       }
       return new HoldingNode(record, token, state, state.count + 1, state.bytes + weight, state.startedAt)
     },
+    addAll,
     // A single batch has nothing to keep back: a partial flush writes it all, like a full one.
     flush: (state) => flushAll(state),
     heartbeat: (state, now) => isDue(state, now) ? flushAll(state) : Flusher.notFlushed(state),

@@ -20,6 +20,9 @@
  * - `heartbeat` runs on a timer whether or not records arrive, so a time-based flush happens on an idle shard. It
  *   flushes like `flush("partial")` when it judges the batch due, and answers `NotFlushed` otherwise; on an empty
  *   flusher it returns no tokens.
+ * - `addAll`, when a flusher has it, is a faster way to make several `add` calls that would all answer `Added`: it
+ *   takes records in order and stops before the first record that `add` would not answer `Added` to, leaving that
+ *   record to `add`. What it returns must behave exactly as the state those `add` calls would have returned.
  *
  * @since 0.1.0
  */
@@ -46,10 +49,43 @@ export interface Flusher<S, B, E = never> {
   /** Called on every tick of the heartbeat, at time `now`; may flush what is due. */
   readonly heartbeat: (state: S, now: number) => FlushResult<S, B, E>
   /**
+   * Optional, for speed: adds `records[from]`, `records[from + 1]`… up to `records[to - 1]`, the first with token
+   * `firstToken` and each next one with the next token, as long as `add` would answer `Added`, and says how many it
+   * added. The batch processor uses it on every chunk of records and falls back to `add` for the record it stopped
+   * at, so a flusher can take a run of records with one allocation instead of one per record.
+   */
+  readonly addAll?: AddAll<S> | undefined
+  /**
    * The records a batch holds, when the batch type exposes them. Optional: the laws use it to check that a batch
    * holds exactly the records whose tokens the flush returned.
    */
   readonly recordsOf?: ((batch: B) => ReadonlyArray<StreamRecord>) | undefined
+}
+
+/**
+ * The bulk form of `add`: see `Flusher.addAll`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type AddAll<S> = (
+  state: S,
+  records: ReadonlyArray<StreamRecord>,
+  from: number,
+  to: number,
+  firstToken: Token,
+  now: number
+) => AddedAll<S>
+
+/**
+ * What `addAll` did: the state after the records it added, and how many it added (from `from` on, in order).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AddedAll<S> {
+  readonly state: S
+  readonly count: number
 }
 
 /**
@@ -192,12 +228,14 @@ export const make = <S, B, E = never>(operations: {
   readonly add: (state: S, record: StreamRecord, token: Token, now: number) => AddResult<S, E>
   readonly flush: (state: S, mode: FlushMode) => FlushResult<S, B, E>
   readonly heartbeat?: ((state: S, now: number) => FlushResult<S, B, E>) | undefined
+  readonly addAll?: AddAll<S> | undefined
   readonly recordsOf?: ((batch: B) => ReadonlyArray<StreamRecord>) | undefined
 }): Flusher<S, B, E> => ({
   init: operations.init,
   add: operations.add,
   flush: operations.flush,
   heartbeat: operations.heartbeat ?? notFlushed,
+  addAll: operations.addAll,
   recordsOf: operations.recordsOf
 })
 
@@ -226,10 +264,19 @@ export const make = <S, B, E = never>(operations: {
 export const filter: {
   (predicate: (record: StreamRecord) => boolean): <S, B, E>(self: Flusher<S, B, E>) => Flusher<S, B, E>
   <S, B, E>(self: Flusher<S, B, E>, predicate: (record: StreamRecord) => boolean): Flusher<S, B, E>
-} = dual(2, <S, B, E>(self: Flusher<S, B, E>, predicate: (record: StreamRecord) => boolean): Flusher<S, B, E> => ({
-  ...self,
-  add: (state, record, token, now) => predicate(record) ? self.add(state, record, token, now) : ignored(state)
-}))
+} = dual(2, <S, B, E>(self: Flusher<S, B, E>, predicate: (record: StreamRecord) => boolean): Flusher<S, B, E> => {
+  const inner = self.addAll
+  return {
+    ...self,
+    add: (state, record, token, now) => predicate(record) ? self.add(state, record, token, now) : ignored(state),
+    // Up to the first record to ignore: `add` answers Ignored for it, which the bulk form never does.
+    addAll: inner === undefined ? undefined : (state, records, from, to, firstToken, now) => {
+      let end = from
+      while (end < to && predicate(records[end])) end++
+      return end === from ? { state, count: 0 } : inner(state, records, from, end, firstToken, now)
+    }
+  }
+})
 
 /**
  * Transforms every batch the flusher returns, for example to encode it once for the writer. The result no longer
@@ -262,6 +309,7 @@ export const mapBatch: {
       add: self.add,
       flush: (state, mode) => mapResult(self.flush(state, mode)),
       heartbeat: (state, now) => mapResult(self.heartbeat(state, now)),
+      addAll: self.addAll,
       recordsOf
     }
   }

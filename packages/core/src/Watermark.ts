@@ -268,7 +268,7 @@ export const oldestHeldSince = (self: Watermark): number | null => {
  * @since 0.1.0
  * @category getters
  */
-export const batch = (self: Watermark, batchId: string): Batch | undefined => self.batches.find((b) => b.id === batchId)
+export const batch = (self: Watermark, batchId: string): Batch | undefined => self.batches[indexOfBatch(self, batchId)]
 
 // -----------------------------------------------------------------------------
 // transitions
@@ -323,27 +323,25 @@ export const assign = (
   tokens: ReadonlyArray<Token>,
   makeId: (first: Position.Position, last: Position.Position) => string
 ): Either.Either<{ readonly watermark: Watermark; readonly batch: Batch }, TokenRefused> => {
-  const refuse = (problem: TokenProblem, token: number, batchId: string | null = null) =>
-    Either.left(new TokenRefused({ problem, token, position: positionOf(self, token), batchId }))
-
-  for (let i = 0; i < tokens.length; i++) {
-    if (!Number.isInteger(tokens[i])) return Either.left(refusedUnknown(tokens[i]))
-  }
   const grouped = Runs.fromIntegers(tokens)
-  if ("repeated" in grouped) return refuse("Repeated", grouped.repeated)
+  if (!("runs" in grouped)) {
+    return "repeated" in grouped
+      ? refuse(self, "Repeated", grouped.repeated)
+      : Either.left(refusedUnknown(grouped.notInteger))
+  }
   const runs = grouped.runs
   for (let i = 0; i < runs.length; i += 2) {
     const start = runs[i]
     const end = runs[i + 1]
     if (start < 0) return Either.left(refusedUnknown(start))
-    if (end > self.issued) return refuse("Unknown", Math.max(start, self.issued))
-    if (start < self.base) return refuse("BelowWatermark", start)
+    if (end > self.issued) return refuse(self, "Unknown", Math.max(start, self.issued))
+    if (start < self.base) return refuse(self, "BelowWatermark", start)
     let token = Runs.firstOverlap(self.ignored, start, end)
-    if (token !== -1) return refuse("Ignored", token)
+    if (token !== -1) return refuse(self, "Ignored", token)
     token = Runs.firstOverlap(self.completed, start, end)
-    if (token !== -1) return refuse("AlreadyCompleted", token)
+    if (token !== -1) return refuse(self, "AlreadyCompleted", token)
     token = Runs.firstOverlap(self.assigned, start, end)
-    if (token !== -1) return refuse("AlreadyAssigned", token, batchHolding(self, token)?.id ?? null)
+    if (token !== -1) return refuse(self, "AlreadyAssigned", token, batchHolding(self, token)?.id ?? null)
   }
 
   const first = positionOf(self, runs[0])!
@@ -367,12 +365,14 @@ export const assign = (
  * @category transitions
  */
 export const complete = (self: Watermark, batchId: string): Either.Either<Watermark, UnknownBatch> => {
-  const index = self.batches.findIndex((b) => b.id === batchId)
+  const index = indexOfBatch(self, batchId)
   if (index === -1) return Either.left(new UnknownBatch({ batchId }))
   const done = self.batches[index]
+  const batches = self.batches.slice()
+  batches.splice(index, 1)
   return Either.right(advance({
     ...self,
-    batches: self.batches.filter((_, i) => i !== index),
+    batches,
     assigned: Runs.difference(self.assigned, done.runs),
     completed: Runs.union(self.completed, done.runs)
   }))
@@ -381,6 +381,16 @@ export const complete = (self: Watermark, batchId: string): Either.Either<Waterm
 // -----------------------------------------------------------------------------
 // internals
 // -----------------------------------------------------------------------------
+
+// Plain loops and top-level functions on the paths taken per batch: closures created there cost more than the work.
+
+const refuse = (self: Watermark, problem: TokenProblem, token: number, batchId: string | null = null) =>
+  Either.left(new TokenRefused({ problem, token, position: positionOf(self, token), batchId }))
+
+const indexOfBatch = (self: Watermark, batchId: string): number => {
+  for (let i = 0; i < self.batches.length; i++) if (self.batches[i].id === batchId) return i
+  return -1
+}
 
 const refusedUnknown = (token: number) => new TokenRefused({ problem: "Unknown", token, position: null, batchId: null })
 
@@ -422,14 +432,11 @@ const advance = (self: Watermark): Watermark => {
   if (base === oldBase) return self
 
   // The segments that hold tokens between the old and the new base, oldest first.
-  const passed: Array<Segment> = []
-  for (const segment of Queue.values(self.segments)) {
-    if (segment.first >= base) break
-    if (segmentEnd(segment) > oldBase) passed.push(segment)
-  }
+  const passed = Queue.oldestBelow(self.segments, base)
   let checkpoint = self.checkpoint
   search: for (let s = passed.length - 1; s >= 0; s--) {
     const segment = passed[s]
+    if (segmentEnd(segment) <= oldBase) break
     const from = Math.min(base, segmentEnd(segment)) - 1
     const to = Math.max(oldBase, segment.first)
     for (let token = from; token >= to; token--) {
@@ -446,7 +453,7 @@ const advance = (self: Watermark): Watermark => {
     base,
     ignored: ignoredIndex === 0 ? self.ignored : self.ignored.slice(ignoredIndex),
     completed: completedIndex === 0 ? self.completed : self.completed.slice(completedIndex),
-    segments: Queue.dropWhile(self.segments, (segment) => segmentEnd(segment) <= base),
+    segments: Queue.dropBelow(self.segments, base),
     checkpoint
   }
 }

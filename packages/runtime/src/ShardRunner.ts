@@ -285,8 +285,10 @@ const runScoped = <S, B, E, SE, R>(
       )
       return attempt.pipe(
         Effect.retry(retrySchedule),
+        // No stack trace per span: spans wrap every write, and capturing one costs more than the rest.
         Effect.withSpan("flusher.write", {
-          attributes: { shardId, batchId: request.batchId, records: request.size }
+          attributes: { shardId, batchId: request.batchId, records: request.size },
+          captureStackTrace: false
         }),
         Effect.matchEffect({
           onFailure: (failed) => offer({ _tag: "WriteDone", request, failed }),
@@ -300,7 +302,10 @@ const runScoped = <S, B, E, SE, R>(
     const saveCheckpoint = (checkpoint: Checkpoint.Checkpoint) =>
       checkpointer.save(shardId, checkpoint).pipe(
         Effect.retry({ schedule: retrySchedule, while: (error) => error.reason === "Failed" }),
-        Effect.withSpan("flusher.checkpoint", { attributes: { shardId, checkpoint: Checkpoint.format(checkpoint) } }),
+        Effect.withSpan("flusher.checkpoint", {
+          attributes: { shardId, checkpoint: Checkpoint.format(checkpoint) },
+          captureStackTrace: false
+        }),
         Effect.matchEffect({
           onSuccess: () =>
             Effect.zipRight(
@@ -365,13 +370,14 @@ const runScoped = <S, B, E, SE, R>(
         case "Records":
           return Effect.gen(function*() {
             driver.demanded = false
+            const state = yield* Ref.get(stateRef)
             // Records pulled after a shutdown began were never given a token: the next run reads them again.
-            if ((yield* Ref.get(stateRef)).phase._tag !== "Running") return
+            if (state.phase._tag !== "Running") return
             const records = signal.records
             yield* Metric.incrementBy(metrics.recordsIn, records.length)
             const behind = records[records.length - 1].millisBehindLatest
             if (behind !== null) yield* Metric.set(metrics.behind, behind)
-            const ignoredBefore = (yield* Ref.get(stateRef)).stats.ignored
+            const ignoredBefore = state.stats.ignored
             yield* step(BatchProcessor.Event.RecordsArrived({ records }))
             const ignored = (yield* Ref.get(stateRef)).stats.ignored - ignoredBefore
             if (ignored > 0) yield* Metric.incrementBy(metrics.ignored, ignored)

@@ -101,6 +101,11 @@ export interface Trace {
   readonly end: "Completed" | "Threw" | "Failed"
   /** Whether every call was replayed and its input watched; the purity laws hold trivially otherwise. */
   readonly purityChecked: boolean
+  /**
+   * For a flusher with `addAll`: the first way the program played with `addAll` differs from the program played
+   * one `add` at a time, or `undefined` when they agree (or the flusher has no `addAll`).
+   */
+  readonly bulkDifference: string | undefined
 }
 
 /**
@@ -189,7 +194,8 @@ export const run = <S, B, E>(
     outcome: { _tag: "Initialized" },
     next: { state }
   }))
-  if (initialized?.next === undefined) return { program, steps, end, purityChecked: purity }
+  const bulkDifference = flusher.addAll === undefined ? undefined : compareBulk(flusher, program, shardId)
+  if (initialized?.next === undefined) return { program, steps, end, purityChecked: purity, bulkDifference }
   let state = initialized.next.state
 
   // Answers whether the run goes on.
@@ -265,7 +271,108 @@ export const run = <S, B, E>(
     }
   }
   if (end === "Completed") flush(null, "full", "final")
-  return { program, steps, end, purityChecked: purity }
+  return { program, steps, end, purityChecked: purity, bulkDifference }
+}
+
+/**
+ * Plays a program twice, one `add` at a time and with `addAll` for runs of adds at the same time, and describes the
+ * first difference in what the flusher answered, or `undefined` when both agree.
+ */
+const compareBulk = <S, B, E>(
+  flusher: Flusher.Flusher<S, B, E>,
+  program: Programs.Program,
+  shardId: ShardId.ShardId
+): string | undefined => {
+  let single: ReadonlyArray<string>
+  let bulk: ReadonlyArray<string>
+  try {
+    single = playLogged(flusher, program, shardId, false)
+    bulk = playLogged(flusher, program, shardId, true)
+  } catch (error) {
+    return `playing the program threw ${describeError(error)}`
+  }
+  for (let i = 0; i < Math.max(single.length, bulk.length); i++) {
+    if (single[i] !== bulk[i]) {
+      return `one add at a time: ${single[i] ?? "nothing more"}; with addAll: ${bulk[i] ?? "nothing more"}`
+    }
+  }
+  return undefined
+}
+
+/** What the flusher answers, operation by operation, in words: the record of a play that `compareBulk` compares. */
+const playLogged = <S, B, E>(
+  flusher: Flusher.Flusher<S, B, E>,
+  program: Programs.Program,
+  shardId: ShardId.ShardId,
+  useAddAll: boolean
+): ReadonlyArray<string> => {
+  const log: Array<string> = []
+  let state = flusher.init(shardId)
+  const logFlush = (label: string, answer: Flusher.FlushResult<S, B, E>): boolean => {
+    if (answer._tag === "Failed") {
+      log.push(`${label}: Failed`)
+      return false
+    }
+    state = answer.state
+    if (answer._tag === "NotFlushed") log.push(`${label}: NotFlushed`)
+    else {
+      const records = flusher.recordsOf?.(answer.batch).map(Position.format).join(" ") ?? "?"
+      log.push(`${label}: Flushed tokens ${answer.tokens.join(" ")} records ${records}`)
+    }
+    return true
+  }
+  const addOne = (i: number, record: StreamRecord.StreamRecord, token: Token.Token, now: number): boolean => {
+    let answer = flusher.add(state, record, token, now)
+    if (answer._tag === "Full") {
+      log.push(`#${i + 1} add ${Position.format(record)}: Full`)
+      if (!logFlush(`#${i + 1} partial flush after Full`, flusher.flush(state, "partial"))) return false
+      answer = flusher.add(state, record, token, now)
+    }
+    log.push(`#${i + 1} add ${Position.format(record)}: ${answer._tag}`)
+    if (answer._tag === "Added" || answer._tag === "Ignored") state = answer.state
+    return answer._tag !== "Failed"
+  }
+
+  const operations = program.operations
+  let nextToken = 1
+  for (let i = 0; i < operations.length; i++) {
+    const operation = operations[i]
+    if (operation._tag === "Flush") {
+      if (!logFlush(`#${i + 1} flush ${operation.mode}`, flusher.flush(state, operation.mode))) return log
+      continue
+    }
+    if (operation._tag === "Heartbeat") {
+      if (!logFlush(`#${i + 1} heartbeat`, flusher.heartbeat(state, operation.now))) return log
+      continue
+    }
+    // A run of adds at the same time, which the processor would see as one chunk.
+    let end = i + 1
+    while (
+      useAddAll && end < operations.length && operations[end]._tag === "Add" && operations[end].now === operation.now
+    ) end++
+    const records: Array<StreamRecord.StreamRecord> = []
+    for (let k = i; k < end; k++) {
+      const add = operations[k]
+      if (add._tag === "Add") records.push(copyRecord(add.record))
+    }
+    const firstToken = nextToken
+    nextToken += records.length
+    for (let j = 0; j < records.length;) {
+      const bulk = useAddAll && flusher.addAll !== undefined
+        ? flusher.addAll(state, records, j, records.length, Token.unsafeMake(firstToken + j), operation.now)
+        : { state, count: 0 }
+      for (let k = 0; k < bulk.count; k++) log.push(`#${i + j + k + 1} add ${Position.format(records[j + k])}: Added`)
+      state = bulk.state
+      j += bulk.count
+      if (j < records.length) {
+        if (!addOne(i + j, records[j], Token.unsafeMake(firstToken + j), operation.now)) return log
+        j++
+      }
+    }
+    i = end - 1
+  }
+  logFlush("final full flush", flusher.flush(state, "full"))
+  return log
 }
 
 // -----------------------------------------------------------------------------
@@ -290,6 +397,7 @@ export type LawName =
   | "replayGivesEqualResult"
   | "leavesInputsUnchanged"
   | "batchHoldsReturnedRecords"
+  | "addAllAgreesWithAdd"
 
 /**
  * A law: its name, a one-line summary of what it demands, and its predicate over a trace.
@@ -305,7 +413,7 @@ export interface Law {
   /** Whether the law judges the replays and input snapshots that `run` takes when `purity` is on. */
   readonly needsPurity: boolean
   /** Whether the law says anything about this flusher (the batch law needs `recordsOf`). */
-  readonly appliesTo: (flusher: { readonly recordsOf?: unknown }) => boolean
+  readonly appliesTo: (flusher: { readonly recordsOf?: unknown; readonly addAll?: unknown }) => boolean
 }
 
 /**
@@ -582,6 +690,20 @@ export const batchHoldsReturnedRecords: Law = makeLaw(
 )
 
 /**
+ * For a flusher with `addAll`: taking a run of records with `addAll` answers as taking them one `add` at a time
+ * would (the same flushes, tokens and batches), so the processor's fast path changes nothing.
+ *
+ * @since 0.1.0
+ * @category laws
+ */
+export const addAllAgreesWithAdd: Law = makeLaw(
+  "addAllAgreesWithAdd",
+  "adding a run of records with addAll answers as adding them one at a time",
+  (trace) => trace.bulkDifference,
+  { appliesTo: (flusher) => flusher.addAll !== undefined }
+)
+
+/**
  * Every law, in the order the runner reports them.
  *
  * @since 0.1.0
@@ -598,7 +720,8 @@ export const all: ReadonlyArray<Law> = [
   emptyHeartbeatFlushesNothing,
   replayGivesEqualResult,
   leavesInputsUnchanged,
-  batchHoldsReturnedRecords
+  batchHoldsReturnedRecords,
+  addAllAgreesWithAdd
 ]
 
 /**

@@ -148,3 +148,29 @@ export const batchMissesRecord: Flusher.Flusher<State, Batch> = Flusher.mapBatch
   (batch): Batch => batch.slice(0, -1),
   (batch) => batch
 )
+
+/** Takes runs of records with `addAll`, one more than `add` would: a fast path that disagrees with the slow one. */
+export const addAllTakesOneTooMany: Flusher.Flusher<State, Batch> = Flusher.make({
+  ...sound,
+  addAll: (state, records, from, to, firstToken, now) => {
+    let next = state
+    let count = 0
+    for (let i = from; i < to && next.items.length <= maxRecords; i++, count++) {
+      next = addTo(next, records[i], Token.unsafeMake(firstToken + count), now)
+    }
+    return { state: next, count }
+  }
+})
+
+/** The sound flusher with a correct `addAll`: the law about it holds. */
+export const soundAddAll: Flusher.Flusher<State, Batch> = Flusher.make({
+  ...sound,
+  addAll: (state, records, from, to, firstToken, now) => {
+    let next = state
+    let count = 0
+    for (let i = from; i < to && next.items.length < maxRecords; i++, count++) {
+      next = addTo(next, records[i], Token.unsafeMake(firstToken + count), now)
+    }
+    return { state: next, count }
+  }
+})

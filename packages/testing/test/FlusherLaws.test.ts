@@ -21,8 +21,9 @@ const record = (n: number, size = 4, partitionKey: string | null = "a") =>
   })
 
 describe("the flusher laws", () => {
-  it("hold for a sound flusher", () => {
+  it("hold for a sound flusher, with and without addAll", () => {
     assert.deepStrictEqual(lawsBrokenBy(Broken.sound), [])
+    assert.deepStrictEqual(lawsBrokenBy(Broken.soundAddAll), [])
   })
 
   // Which laws catch a flusher with one fault, found by checking each law on its own. `incidental` laws may catch it
@@ -54,7 +55,8 @@ describe("the flusher laws", () => {
     fault("throws instead of answering Failed", Broken.throwsOnEmptyRecord, ["neverThrows"]),
     fault("makes no room on a partial flush", Broken.partialFlushKeepsAll, ["partialFlushMakesRoom"]),
     fault("keeps a counter outside its state", Broken.numbersBatchesOutsideState(), ["replayGivesEqualResult"]),
-    fault("leaves a record out of its batch", Broken.batchMissesRecord, ["batchHoldsReturnedRecords"])
+    fault("leaves a record out of its batch", Broken.batchMissesRecord, ["batchHoldsReturnedRecords"]),
+    fault("takes one record too many with addAll", Broken.addAllTakesOneTooMany, ["addAllAgreesWithAdd"])
   ]
 
   for (const { caught, description, incidental, laws } of faults) {

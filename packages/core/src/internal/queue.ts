@@ -38,11 +38,14 @@ export const oldest = <A>(self: Queue<A>): A | undefined => self.front === null 
 /** The newest item. */
 export const newest = <A>(self: Queue<A>): A | undefined => self.newest
 
-/** Removes the oldest items while `predicate` holds for them. */
-export const dropWhile = <A>(self: Queue<A>, predicate: (item: A) => boolean): Queue<A> => {
+/** Removes the oldest segments that end at or below `token`. */
+export const dropBelow = <A extends { readonly first: number; readonly positions: { readonly length: number } }>(
+  self: Queue<A>,
+  token: number
+): Queue<A> => {
   let front = self.front
   let rear = self.rear
-  while (front !== null && predicate(front.head)) {
+  while (front !== null && front.head.first + front.head.positions.length <= token) {
     front = front.tail
     if (front === null) {
       front = reversed(rear)
@@ -51,6 +54,20 @@ export const dropWhile = <A>(self: Queue<A>, predicate: (item: A) => boolean): Q
   }
   if (front === self.front) return self
   return front === null ? empty : { front, rear, newest: self.newest }
+}
+
+/** The oldest segments that start below `token`, oldest first. */
+export const oldestBelow = <A extends { readonly first: number }>(self: Queue<A>, token: number): Array<A> => {
+  const result: Array<A> = []
+  let node = self.front
+  for (; node !== null && node.head.first < token; node = node.tail) result.push(node.head)
+  if (node === null && self.rear !== null) {
+    // The whole front is below: the rear holds the newer segments, newest first.
+    for (const segment of Array.from(values({ front: null, rear: self.rear, newest: undefined }))) {
+      if (segment.first < token) result.push(segment)
+    }
+  }
+  return result
 }
 
 /** The items, oldest first. */

@@ -11,19 +11,27 @@ export type Runs = ReadonlyArray<number>
 export const empty: Runs = []
 
 /**
- * The runs of a list of integers, or the first integer that appears twice. Sorted input, the common case, costs
- * one pass; anything else is sorted first.
+ * The runs of a list of integers, or the first value that is not an integer, or the first integer that appears
+ * twice. Ascending input, the common case, costs one pass; anything else is sorted first.
  */
 export const fromIntegers = (
   values: ReadonlyArray<number>
-): { readonly runs: Runs } | { readonly repeated: number } => {
-  let sorted = values
-  for (let i = 1; i < values.length; i++) {
-    if (values[i] <= values[i - 1]) {
-      sorted = Array.from(values).sort((a, b) => a - b)
-      break
-    }
+): { readonly runs: Runs } | { readonly notInteger: number } | { readonly repeated: number } => {
+  const runs: Array<number> = []
+  let previous = -Infinity
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]
+    if (!Number.isInteger(value)) return { notInteger: value }
+    if (value <= previous) return fromUnsorted(values)
+    if (value === previous + 1) runs[runs.length - 1] = value + 1
+    else runs.push(value, value + 1)
+    previous = value
   }
+  return { runs }
+}
+
+const fromUnsorted = (values: ReadonlyArray<number>): { readonly runs: Runs } | { readonly repeated: number } => {
+  const sorted = Array.from(values).sort((a, b) => a - b)
   const runs: Array<number> = []
   for (let i = 0; i < sorted.length; i++) {
     const value = sorted[i]
