@@ -88,7 +88,10 @@ export const run = async () => {
   ])
   printTable("runtime: targets", [
     { target: "runner >= 2 x Stream.groupedWithin", measured: result.runner_1_shard / result.stream_grouped_within },
-    { target: "consumer >= 2 x Stream.groupedWithin", measured: result.consumer_4_shards / result.stream_grouped_within },
+    {
+      target: "consumer >= 2 x Stream.groupedWithin",
+      measured: result.consumer_4_shards / result.stream_grouped_within
+    },
     { target: "runner / Stream.grouped (reported)", measured: result.runner_1_shard / result.stream_grouped }
   ])
   return result
