@@ -59,4 +59,3 @@ export * as FaultyLayers from "./FaultyLayers.js"
  * @since 0.1.0
  */
 export * as Simulation from "./Simulation.js"
-
