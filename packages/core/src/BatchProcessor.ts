@@ -625,7 +625,10 @@ class Machine<S, B, E> {
       case "Shutdown": {
         if (event.reason === "LeaseLost") return this.stop("LeaseLost")
         if (this.phase._tag === "Running") this.flushAll()
-        this.phase = { _tag: "Draining", reason: event.reason }
+        // The end of the shard outranks a requested shutdown: its checkpoint is what lets child shards start.
+        const ended = event.reason === "ShardEnded" ||
+          (this.phase._tag === "Draining" && this.phase.reason === "ShardEnded")
+        this.phase = { _tag: "Draining", reason: ended ? "ShardEnded" : "ShutdownRequested" }
         break
       }
     }

@@ -263,6 +263,18 @@ describe("BatchProcessor", () => {
       assert.deepStrictEqual(shard.storeCheckpoint(3), Checkpoint.shardEnd)
     })
 
+    it("keeps the end of the shard when a shutdown request follows it", () => {
+      const shard = new Shard({ flusher: BatchingFlusher.make({ maxRecords: 10 }) })
+      shard.records([0, 1], 0)
+      shard.send(BatchProcessor.Event.Shutdown({ reason: "ShardEnded" }), 1)
+      shard.send(BatchProcessor.Event.Shutdown({ reason: "ShutdownRequested" }), 2)
+      shard.writeAll(3)
+      let checkpoint = shard.storeCheckpoint(4)
+      if (checkpoint._tag === "AtPosition") checkpoint = shard.storeCheckpoint(5)
+      assert.deepStrictEqual(checkpoint, Checkpoint.shardEnd)
+      assert.strictEqual(shard.take("Stop")[0].outcome.reason, "ShardEnded")
+    })
+
     it("on a lost lease stops at once: no flush, no checkpoint, and says what was left unwritten", () => {
       const shard = new Shard({ flusher: BatchingFlusher.make({ maxRecords: 2 }), checkpointInterval: "everyWrite" })
       shard.records([0, 1, 2], 0)

@@ -36,7 +36,7 @@ const routine: fc.Arbitrary<Action> = fc.oneof(
   }
 )
 
-/** What ends or disturbs a shard: at most one of them, somewhere in a program. */
+/** What ends or disturbs a shard: at most two of them, anywhere in a program (a shutdown, then the end, say). */
 const disruption: fc.Arbitrary<Action> = fc.oneof(
   fc.record({ _tag: fc.constant("FailWrite" as const), pick: fc.nat() }),
   fc.constant<Action>({ _tag: "AnswerCheckpoint", answer: "LeaseLost" }),
@@ -51,12 +51,14 @@ const actions: fc.Arbitrary<ReadonlyArray<readonly [Action, number]>> = fc.tuple
     maxLength: 150,
     size: "max"
   }),
-  fc.option(fc.tuple(fc.nat(), disruption), { freq: 2 })
-).map(([routineActions, disrupted]) => {
-  if (disrupted === null) return routineActions
-  const [at, action] = disrupted
-  const index = routineActions.length === 0 ? 0 : at % routineActions.length
-  return [...routineActions.slice(0, index), [action, 0] as const, ...routineActions.slice(index)]
+  fc.array(fc.tuple(fc.nat(), disruption), { maxLength: 2 })
+).map(([routineActions, disruptions]) => {
+  let result: ReadonlyArray<readonly [Action, number]> = routineActions
+  for (const [at, action] of disruptions) {
+    const index = result.length === 0 ? 0 : at % result.length
+    result = [...result.slice(0, index), [action, 0] as const, ...result.slice(index)]
+  }
+  return result
 })
 
 /** How the shard is set up, as plain data so that a failing case prints readably. */

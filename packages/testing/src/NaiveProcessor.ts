@@ -276,7 +276,8 @@ export const step = <S, B, E>(
       case "Shutdown": {
         if (event.reason === "LeaseLost") return stop("LeaseLost")
         if (phase._tag === "Running") flushAll()
-        state = { ...state, phase: { _tag: "Draining", reason: event.reason } }
+        const ended = event.reason === "ShardEnded" || (phase._tag === "Draining" && phase.reason === "ShardEnded")
+        state = { ...state, phase: { _tag: "Draining", reason: ended ? "ShardEnded" : "ShutdownRequested" } }
         break
       }
     }
