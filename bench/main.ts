@@ -5,7 +5,9 @@
 import { run as runCore } from "./core.js"
 
 const suites: Record<string, () => Promise<Record<string, number>>> = {
-  core: runCore
+  core: runCore,
+  runtime: () => import("./runtime.js").then((suite) => suite.run()),
+  multilang: () => import("./multilang.js").then((suite) => suite.run())
 }
 
 const requested = process.argv.slice(2).filter((arg) => arg !== "--")

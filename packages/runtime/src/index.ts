@@ -40,6 +40,13 @@ export * as KplAggregate from "./KplAggregate.js"
 export * as Metrics from "./Metrics.js"
 
 /**
+ * The KCL MultiLangDaemon worker: speaks the daemon's protocol on stdin and stdout and runs the shard it is given.
+ *
+ * @since 0.1.0
+ */
+export * as MultiLang from "./MultiLang.js"
+
+/**
  * The NDJSON form of records.
  *
  * @since 0.1.0

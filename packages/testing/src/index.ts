@@ -59,3 +59,11 @@ export * as FaultyLayers from "./FaultyLayers.js"
  * @since 0.1.0
  */
 export * as Simulation from "./Simulation.js"
+
+/**
+ * A fake KCL MultiLangDaemon: launches a worker as the daemon does, speaks the daemon's side of the protocol with
+ * scripted checkpoint replies, and checks every line the worker writes.
+ *
+ * @since 0.1.0
+ */
+export * as FakeDaemon from "./FakeDaemon.js"
