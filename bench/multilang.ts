@@ -15,9 +15,8 @@
  * The worker runs from this very file: the fake daemon launches it with `FLUSHER_BENCH_ROLE=worker`.
  */
 import { BatchingFlusher, type MultiLang as Protocol } from "@flusher/core"
-import { BatchWriter } from "@flusher/runtime"
-import * as MultiLang from "@flusher/runtime/MultiLang"
-import * as FakeDaemon from "@flusher/testing/FakeDaemon"
+import { BatchWriter, MultiLang } from "@flusher/runtime"
+import { FakeDaemon } from "@flusher/testing"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { fileURLToPath } from "node:url"

@@ -224,12 +224,13 @@ export interface CheckpointRequest {
 export type WorkerMessage = Status | CheckpointRequest
 
 /**
- * Decodes standard base64 into bytes. Called only with input already checked to be standard base64.
+ * Decodes standard base64 with padding into bytes, or answers `undefined` when the text is not standard base64.
+ * The check is the decoder's, so that one made for a platform (Node's `Buffer`) can make it as it decodes.
  *
  * @since 0.1.0
  * @category models
  */
-export type Base64Decoder = (base64: string) => Uint8Array
+export type Base64Decoder = (base64: string) => Uint8Array | undefined
 
 // -----------------------------------------------------------------------------
 // encoded forms
@@ -372,14 +373,14 @@ export class MalformedMessage extends Data.TaggedError("MalformedMessage")<{
 // -----------------------------------------------------------------------------
 
 /**
- * Decodes standard base64 with effect's pure decoder: the default of `decodeLine`, and what the Schemas use. The
- * runtime passes a faster one (Node's `Buffer`). Meant for input checked by `validateBase64`; it throws otherwise.
+ * Decodes standard base64 with effect's pure decoder, after checking it with `validateBase64`: the default of
+ * `decodeLine`. The runtime passes a faster one, built on Node's `Buffer`.
  *
  * @since 0.1.0
  * @category decoding
  */
 export const decodeBase64: Base64Decoder = (base64) =>
-  Either.getOrThrowWith(Encoding.decodeBase64(base64), (exception) => exception)
+  Internal.isBase64(base64) ? Either.getOrUndefined(Encoding.decodeBase64(base64)) : undefined
 
 /**
  * Tells why a string is not standard base64 with padding (the alphabet `A-Z a-z 0-9 + /`, `=` only at the end and
@@ -434,7 +435,12 @@ const stringProblem = (actual: unknown) => `expected a string or null, got ${sho
 export const StandardBase64: Schema.Schema<Uint8Array, string> = Schema.transform(
   Schema.String.pipe(Schema.filter((input) => Internal.base64Problem(input) ?? true)),
   Schema.Uint8ArrayFromSelf,
-  { strict: true, decode: (base64) => decodeBase64(base64), encode: (bytes) => Encoding.encodeBase64(bytes) }
+  {
+    strict: true,
+    // The filter above already refused anything that is not standard base64.
+    decode: (base64) => Either.getOrThrow(Encoding.decodeBase64(base64)),
+    encode: (bytes) => Encoding.encodeBase64(bytes)
+  }
 ).annotations({ identifier: "StandardBase64" })
 
 const StreamRecordType = Schema.typeSchema(StreamRecord.StreamRecord)
@@ -729,8 +735,8 @@ export const checkpointRequest = (position: Position.Position | null): Checkpoin
  * Decodes one line of the daemon (without its line break; a trailing `\r` is tolerated).
  *
  * The line is parsed with `JSON.parse` and checked by a hand-written loop that builds the records directly; only a
- * line that fails the check goes through the Schemas, which name the offending field. `decode` turns each record's
- * base64 into bytes (default: effect's pure decoder; Node's `Buffer` is faster); it only ever sees valid base64.
+ * line that fails the check goes through the Schemas, which name the offending field. `decode` checks and turns each
+ * record's base64 into bytes (default: effect's pure decoder; one built on Node's `Buffer` is faster).
  *
  * @since 0.1.0
  * @category decoding

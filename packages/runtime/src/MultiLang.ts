@@ -43,6 +43,7 @@ import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type * as Stream from "effect/Stream"
 import type { BatchWriter } from "./BatchWriter.js"
+import { decodeStandardBase64 } from "./internal/base64.js"
 import * as Main from "./internal/multiLangMain.js"
 import * as Worker from "./internal/multiLangWorker.js"
 import * as ShardConfig from "./ShardConfig.js"
@@ -208,7 +209,7 @@ export const run = <S, B, E, IE, OE>(
         maxDelay: Duration.decode(retry.maxDelay),
         maxAttempts: retry.maxAttempts
       }),
-      decodeBase64: (base64) => Buffer.from(base64, "base64")
+      decodeBase64: decodeStandardBase64
     })
   }).pipe(Effect.mapError((failure) => new WorkerError(failure)))
 

@@ -40,7 +40,6 @@ import * as FiberSet from "effect/FiberSet"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
-import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { BatchWriter } from "./BatchWriter.js"
@@ -236,32 +235,45 @@ const runScoped = <S, B, E, SE, R>(
       subRecordCheckpoints: options.subRecordCheckpoints,
       lastCheckpoint
     })
-    const stateRef = yield* Ref.make(initial)
-    const retries = yield* Ref.make(0)
+    const clock = yield* Effect.clock
+    // The driver's own state, owned by the driver fiber and read by the watchdog, the gauges and the finalizer. A
+    // plain object rather than Refs: it changes on every event, and each Effect step there costs more than the work.
+    const driver = {
+      state: initial,
+      demanded: false,
+      stopped: null as BatchProcessor.Outcome | null,
+      progressAt: clock.unsafeCurrentTimeMillis(),
+      retries: 0
+    }
     const signals = yield* Queue.unbounded<Signal<SE>>()
     const demand = yield* Queue.sliding<number>(1)
     const fibers = yield* FiberSet.make<unknown, never>()
     const retrySchedule = ShardConfig.retrySchedule(config.retry)
+    const demandThreshold = Math.max(1, Math.floor(config.maxOutstanding / 10))
     const offer = (signal: Signal<SE>) => Queue.offer(signals, signal)
 
     // --- the source: reads a chunk only when the driver asks, never more records than it asked for ---
     const source = Effect.gen(function*() {
       const pull = yield* Stream.toPull(options.records)
-      let leftover: ReadonlyArray<StreamRecord.StreamRecord> = []
+      // What was pulled and not handed over yet: `pulled[next]` on. An index, not a copy of the rest each time.
+      let pulled: ReadonlyArray<StreamRecord.StreamRecord> = []
+      let next = 0
       for (;;) {
         const credit = yield* Queue.take(demand)
-        while (leftover.length === 0) {
-          const pulled = yield* Effect.either(pull)
-          if (Either.isLeft(pulled)) {
-            return yield* Option.match(pulled.left, {
+        while (next >= pulled.length) {
+          const chunk = yield* Effect.either(pull)
+          if (Either.isLeft(chunk)) {
+            return yield* Option.match(chunk.left, {
               onNone: () => offer(eventSignal(BatchProcessor.Event.Shutdown({ reason: "ShardEnded" }))),
               onSome: (error) => offer({ _tag: "Failed", error: new SourceFailed({ shardId, error }) })
             })
           }
-          leftover = Chunk.toReadonlyArray(pulled.right)
+          pulled = Chunk.toReadonlyArray(chunk.right)
+          next = 0
         }
-        const records = leftover.length <= credit ? leftover : leftover.slice(0, credit)
-        leftover = leftover.length <= credit ? [] : leftover.slice(credit)
+        const end = Math.min(pulled.length, next + credit)
+        const records = next === 0 && end === pulled.length ? pulled : pulled.slice(next, end)
+        next = end
         yield* offer({ _tag: "Records", records })
       }
     }).pipe(Effect.scoped)
@@ -270,18 +282,14 @@ const runScoped = <S, B, E, SE, R>(
     const write = (request: BatchProcessor.WriteRequest<unknown>) => {
       let attempts = 0
       const attempt = Effect.suspend(() => {
-        attempts++
-        return attempts > 1 ? Metric.increment(metrics.writeRetries) : Effect.void
+        if (++attempts > 1) metrics.writeRetries.unsafeUpdate(1, [])
+        return Effect.timed(writer.write(request))
       }).pipe(
-        Effect.zipRight(writer.write(request)),
-        Effect.timed,
-        Effect.tap(([elapsed]) => Metric.update(metrics.writeLatency, Duration.toMillis(elapsed))),
-        Effect.tapError((error) =>
-          Effect.zipRight(
-            Metric.increment(metrics.writeFailures),
-            Effect.logWarning(`Could not write batch ${request.batchId}, retrying`, error)
-          )
-        )
+        Effect.map(([elapsed]) => metrics.writeLatency.unsafeUpdate(Duration.toMillis(elapsed), [])),
+        Effect.tapError((error) => {
+          metrics.writeFailures.unsafeUpdate(1, [])
+          return Effect.logWarning(`Could not write batch ${request.batchId}, retrying`, error)
+        })
       )
       return attempt.pipe(
         Effect.retry(retrySchedule),
@@ -290,11 +298,11 @@ const runScoped = <S, B, E, SE, R>(
           attributes: { shardId, batchId: request.batchId, records: request.size },
           captureStackTrace: false
         }),
-        Effect.matchEffect({
-          onFailure: (failed) => offer({ _tag: "WriteDone", request, failed }),
-          onSuccess: () => offer({ _tag: "WriteDone", request, failed: undefined })
-        }),
-        Effect.ensuring(Effect.suspend(() => Ref.update(retries, (n) => n + attempts - 1)))
+        Effect.either,
+        Effect.flatMap((result) => {
+          driver.retries += attempts - 1
+          return offer({ _tag: "WriteDone", request, failed: Either.isLeft(result) ? result.left : undefined })
+        })
       )
     }
 
@@ -329,12 +337,6 @@ const runScoped = <S, B, E, SE, R>(
       )
 
     // --- the driver: one event at a time through the processor, then carry out its commands ---
-    // The driver's own bookkeeping, read by the watchdog and the finalizer.
-    const driver = {
-      demanded: false,
-      stopped: null as BatchProcessor.Outcome | null,
-      progressAt: yield* Clock.currentTimeMillis
-    }
 
     const carryOut = (command: BatchProcessor.Command<unknown>) => {
       switch (command._tag) {
@@ -349,54 +351,53 @@ const runScoped = <S, B, E, SE, R>(
       }
     }
 
-    const step = (event: BatchProcessor.Event) =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const before = yield* Ref.get(stateRef)
+    const step = (event: BatchProcessor.Event): Effect.Effect<void, ShardError<E, SE>> =>
+      Effect.suspend(() => {
+        const now = clock.unsafeCurrentTimeMillis()
+        const before = driver.state
         const result = BatchProcessor.step(before, event, now)
-        if (Either.isLeft(result)) return yield* Effect.fail(result.left)
+        if (Either.isLeft(result)) return Effect.fail(result.left)
         const state = result.right.state
-        yield* Ref.set(stateRef, state)
+        driver.state = state
         if (state.storedCheckpoint !== before.storedCheckpoint || BatchProcessor.outstanding(state) === 0) {
           driver.progressAt = now
         }
-        for (const command of result.right.commands) yield* carryOut(command)
+        const commands = result.right.commands
+        return commands.length === 0 ? Effect.void : Effect.forEach(commands, carryOut, { discard: true })
       })
 
     const handle = (signal: Signal<SE>): Effect.Effect<void, ShardError<E, SE>> => {
       switch (signal._tag) {
         case "Event":
           return step(signal.event)
-        case "Records":
-          return Effect.gen(function*() {
-            driver.demanded = false
-            const state = yield* Ref.get(stateRef)
-            // Records pulled after a shutdown began were never given a token: the next run reads them again.
-            if (state.phase._tag !== "Running") return
-            const records = signal.records
-            yield* Metric.incrementBy(metrics.recordsIn, records.length)
-            const behind = records[records.length - 1].millisBehindLatest
-            if (behind !== null) yield* Metric.set(metrics.behind, behind)
-            const ignoredBefore = state.stats.ignored
-            yield* step(BatchProcessor.Event.RecordsArrived({ records }))
-            const ignored = (yield* Ref.get(stateRef)).stats.ignored - ignoredBefore
-            if (ignored > 0) yield* Metric.incrementBy(metrics.ignored, ignored)
+        case "Records": {
+          driver.demanded = false
+          const state = driver.state
+          // Records pulled after a shutdown began were never given a token: the next run reads them again.
+          if (state.phase._tag !== "Running") return Effect.void
+          const records = signal.records
+          metrics.recordsIn.unsafeUpdate(records.length, [])
+          const behind = records[records.length - 1].millisBehindLatest
+          if (behind !== null) metrics.behind.unsafeUpdate(behind, [])
+          const ignoredBefore = state.stats.ignored
+          return Effect.map(step(BatchProcessor.Event.RecordsArrived({ records })), () => {
+            const ignored = driver.state.stats.ignored - ignoredBefore
+            if (ignored > 0) metrics.ignored.unsafeUpdate(ignored, [])
           })
+        }
         case "WriteDone": {
           const { failed, request } = signal
           if (failed !== undefined) {
             return step(BatchProcessor.Event.BatchWriteFailed({ batchId: request.batchId, cause: failed }))
           }
-          return Effect.gen(function*() {
-            yield* Metric.increment(metrics.batchesWritten)
-            yield* Metric.update(metrics.batchRecords, request.size)
-            if (flusher.recordsOf !== undefined) {
-              let bytes = 0
-              for (const record of flusher.recordsOf(request.batch as B)) bytes += record.data.length
-              yield* Metric.update(metrics.batchBytes, bytes)
-            }
-            yield* step(BatchProcessor.Event.BatchWritten({ batchId: request.batchId }))
-          })
+          metrics.batchesWritten.unsafeUpdate(1, [])
+          metrics.batchRecords.unsafeUpdate(request.size, [])
+          if (flusher.recordsOf !== undefined) {
+            let bytes = 0
+            for (const record of flusher.recordsOf(request.batch as B)) bytes += record.data.length
+            metrics.batchBytes.unsafeUpdate(bytes, [])
+          }
+          return step(BatchProcessor.Event.BatchWritten({ batchId: request.batchId }))
         }
         case "Failed":
           return Effect.fail(signal.error)
@@ -406,19 +407,30 @@ const runScoped = <S, B, E, SE, R>(
     /** Handles signals until the processor stops, asking the source for records whenever there is room. */
     const drive: Effect.Effect<BatchProcessor.Outcome, ShardError<E, SE>> = Effect.gen(function*() {
       while (driver.stopped === null) {
-        const capacity = BatchProcessor.capacity(yield* Ref.get(stateRef))
-        if (!driver.demanded && capacity > 0) {
-          driver.demanded = true
-          yield* Queue.offer(demand, capacity)
+        if (!driver.demanded) {
+          const state = driver.state
+          const capacity = BatchProcessor.capacity(state)
+          // While writes will free room soon, wait for a worthwhile amount of it rather than take records a
+          // batch at a time; with nothing being written, take whatever fits, or the shard could wait forever.
+          const writing = state.writing.length > 0 || state.queued.length > 0
+          if (capacity > 0 && (!writing || capacity >= demandThreshold)) {
+            driver.demanded = true
+            yield* Queue.offer(demand, capacity)
+          }
         }
-        yield* handle(yield* Queue.take(signals))
+        // Every signal waiting, at once: one wake-up for several completions.
+        const waiting = yield* Queue.takeBetween(signals, 1, Number.POSITIVE_INFINITY)
+        for (const signal of waiting) {
+          if (driver.stopped !== null) break
+          yield* handle(signal)
+        }
       }
       return driver.stopped
     })
 
     const report = (outcome: BatchProcessor.Outcome) =>
       Effect.gen(function*() {
-        const state = yield* Ref.get(stateRef)
+        const state = driver.state
         const result: Report = {
           shardId,
           outcome,
@@ -428,7 +440,7 @@ const runScoped = <S, B, E, SE, R>(
             batches: state.stats.batches,
             batchesWritten: state.stats.batchesWritten,
             checkpoints: state.stats.checkpoints,
-            retries: yield* Ref.get(retries)
+            retries: driver.retries
           }
         }
         yield* Effect.logInfo(describeOutcome(outcome))
@@ -460,8 +472,9 @@ const runScoped = <S, B, E, SE, R>(
         Effect.zipRight(options.leaseLost, offer(eventSignal(BatchProcessor.Event.Shutdown({ reason: "LeaseLost" }))))
       )
     }
-    yield* FiberSet.run(fibers, watchdog(config, stateRef, () => driver.progressAt, metrics.stalls, offer, shardId))
-    yield* FiberSet.run(fibers, gauges(stateRef, metrics.outstanding, metrics.oldestAge, config.heartbeatInterval))
+    const currentState = () => driver.state
+    yield* FiberSet.run(fibers, watchdog(config, currentState, () => driver.progressAt, metrics.stalls, offer, shardId))
+    yield* FiberSet.run(fibers, gauges(currentState, metrics.outstanding, metrics.oldestAge, config.heartbeatInterval))
 
     // --- on interruption: a requested shutdown, finished in the finalizer within the deadline ---
     yield* Effect.addFinalizer((exit) =>
@@ -480,7 +493,7 @@ const runScoped = <S, B, E, SE, R>(
             yield* report(drained.right)
             return
           }
-          const state = yield* Ref.get(stateRef)
+          const state = driver.state
           const holdBack = BatchProcessor.holdingBack(state)
           yield* Effect.logError(
             `Shutdown did not finish: ${String(drained.left)}. Left unwritten from ` +
@@ -507,13 +520,13 @@ const runScoped = <S, B, E, SE, R>(
 
 /** Publishes the outstanding records and the age of the oldest unwritten one, once per heartbeat. */
 const gauges = <S, B, E>(
-  stateRef: Ref.Ref<BatchProcessor.State<S, B, E>>,
+  currentState: () => BatchProcessor.State<S, B, E>,
   outstanding: Metric.Metric.Gauge<number>,
   oldestAge: Metric.Metric.Gauge<number>,
   every: Duration.Duration
 ) =>
   Effect.gen(function*() {
-    const state = yield* Ref.get(stateRef)
+    const state = currentState()
     const now = yield* Clock.currentTimeMillis
     const holdBack = BatchProcessor.holdingBack(state)
     yield* Metric.set(outstanding, BatchProcessor.outstanding(state))
@@ -523,7 +536,7 @@ const gauges = <S, B, E>(
 /** Reports (and optionally fails) a shard whose checkpoint has not moved while records are outstanding. */
 const watchdog = <S, B, E, SE>(
   config: ShardConfig.ShardConfig,
-  stateRef: Ref.Ref<BatchProcessor.State<S, B, E>>,
+  currentState: () => BatchProcessor.State<S, B, E>,
   progressAt: () => number,
   stalls: Metric.Metric.Counter<number>,
   offer: (signal: Signal<SE>) => Effect.Effect<boolean>,
@@ -538,7 +551,7 @@ const watchdog = <S, B, E, SE>(
       yield* Effect.sleep(every)
       const now = yield* Clock.currentTimeMillis
       const since = progressAt()
-      const state = yield* Ref.get(stateRef)
+      const state = currentState()
       if (BatchProcessor.outstanding(state) === 0 || now - since < timeout || reportedFor === since) continue
       reportedFor = since
       const holdBack = BatchProcessor.holdingBack(state)

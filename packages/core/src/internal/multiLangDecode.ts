@@ -113,7 +113,7 @@ const readNullableMillis = (value: unknown): number | null | Invalid =>
 export const decodeAction = (
   action: MultiLang.DaemonMessage["action"],
   json: JsonObject,
-  decodeBase64: (base64: string) => Uint8Array
+  decodeBase64: (base64: string) => Uint8Array | undefined
 ): MultiLang.DaemonMessage | undefined => {
   switch (action) {
     case "processRecords":
@@ -164,7 +164,7 @@ const decodeCheckpointReply = (json: JsonObject): MultiLang.CheckpointReply | un
 
 const decodeProcessRecords = (
   json: JsonObject,
-  decodeBase64: (base64: string) => Uint8Array
+  decodeBase64: (base64: string) => Uint8Array | undefined
 ): MultiLang.ProcessRecords | undefined => {
   const input = json.records
   if (!Array.isArray(input)) return undefined
@@ -185,7 +185,7 @@ const decodeProcessRecords = (
 const decodeRecord = (
   value: unknown,
   millisBehindLatest: number | null,
-  decodeBase64: (base64: string) => Uint8Array
+  decodeBase64: (base64: string) => Uint8Array | undefined
 ): StreamRecord.StreamRecord | undefined => {
   if (!isJsonObject(value)) return undefined
   const sequenceNumber = value.sequenceNumber
@@ -202,8 +202,10 @@ const decodeRecord = (
   let bytes: Uint8Array
   if (data === undefined || data === null) {
     bytes = new Uint8Array(0)
-  } else if (typeof data === "string" && isBase64(data)) {
-    bytes = decodeBase64(data)
+  } else if (typeof data === "string") {
+    const decoded = decodeBase64(data)
+    if (decoded === undefined) return undefined
+    bytes = decoded
   } else {
     return undefined
   }
