@@ -75,7 +75,13 @@ export const generateChunks = (
 }
 
 const format = (value: number | string) =>
-  typeof value === "string" ? value : value >= 100 ? Math.round(value).toLocaleString("en-US") : value.toFixed(2)
+  typeof value === "string"
+    ? value
+    : value >= 100
+    ? Math.round(value).toLocaleString("en-US")
+    : value >= 0.1 || value === 0
+    ? value.toFixed(2)
+    : value.toFixed(3)
 
 /** Prints rows as an aligned table. */
 export const printTable = (title: string, rows: ReadonlyArray<Record<string, number | string>>) => {

@@ -18,13 +18,23 @@ const count = Number(values.seeds)
 const from = Number(values.from)
 
 const program = Effect.gen(function*() {
-  const totals = { runs: 0, crashes: 0, failures: 0, duplicates: 0, maxDuplicates: 0, writeFailures: 0, throttled: 0 }
+  const totals = {
+    runs: 0,
+    crashes: 0,
+    leasesLost: 0,
+    failures: 0,
+    duplicates: 0,
+    maxDuplicates: 0,
+    writeFailures: 0,
+    throttled: 0
+  }
   const broken: Array<string> = []
   const started = Date.now()
   for (let seed = from; seed < from + count; seed++) {
     const report = yield* Simulation.simulate({ seed })
     totals.runs += report.runs
     totals.crashes += report.crashes
+    totals.leasesLost += report.faults.leasesLost
     totals.failures += report.failures.length
     totals.duplicates += report.duplicates
     totals.maxDuplicates = Math.max(totals.maxDuplicates, report.duplicates)
@@ -37,7 +47,8 @@ const program = Effect.gen(function*() {
     `\n${count} simulations (seeds ${from} to ${from + count - 1}) in ${
       ((Date.now() - started) / 1000).toFixed(1)
     } s\n` +
-      `shard runs: ${totals.runs}, crashes: ${totals.crashes}, runs failed and restarted: ${totals.failures}\n` +
+      `shard runs: ${totals.runs}, crashes: ${totals.crashes}, leases lost on a checkpoint: ${totals.leasesLost}, ` +
+      `runs failed and restarted: ${totals.failures}\n` +
       `write failures injected: ${totals.writeFailures}, checkpoints throttled: ${totals.throttled}\n` +
       `records written more than once: ${totals.duplicates} in all, ${(totals.duplicates / count).toFixed(1)} per ` +
       `simulation, at most ${totals.maxDuplicates} in one\n` +

@@ -61,7 +61,13 @@ export interface Store {
   /** While set, every write and checkpoint hangs: the process is dead. */
   crashed: boolean
   /** Counts of the faults injected. */
-  readonly faults: { writeFailures: number; stalls: number; throttled: number; checkpointFailures: number }
+  readonly faults: {
+    writeFailures: number
+    stalls: number
+    throttled: number
+    checkpointFailures: number
+    leasesLost: number
+  }
 }
 
 /**
@@ -76,7 +82,7 @@ export const makeStore = (): Store => ({
   checkpoint: null,
   violations: [],
   crashed: false,
-  faults: { writeFailures: 0, stalls: 0, throttled: 0, checkpointFailures: 0 }
+  faults: { writeFailures: 0, stalls: 0, throttled: 0, checkpointFailures: 0, leasesLost: 0 }
 })
 
 // -----------------------------------------------------------------------------
@@ -161,10 +167,12 @@ export interface CheckpointerFaults {
   readonly throttleRate: number
   /** The chance that one save fails (the runner retries it). */
   readonly failureRate: number
+  /** The chance that one save is refused because the lease was lost (the run stops, and is restarted). */
+  readonly leaseLossRate: number
 }
 
 /**
- * A checkpointer over the store that throttles or fails some saves. Before storing a checkpoint it checks the
+ * A checkpointer over the store that throttles, fails or refuses (the lease was lost) some saves. Before storing a checkpoint it checks the
  * invariant that matters most: every record up to the checkpoint was written. The records of the shard, in order,
  * tell it what "up to" holds.
  *
@@ -193,6 +201,10 @@ export const faultyCheckpointer = (
         if (roll("fail") < faults.failureRate) {
           store.faults.checkpointFailures++
           return Effect.fail(new Checkpointer.CheckpointError({ shardId, reason: "Failed", detail: "injected" }))
+        }
+        if (roll("lease") < faults.leaseLossRate) {
+          store.faults.leasesLost++
+          return Effect.fail(new Checkpointer.CheckpointError({ shardId, reason: "LeaseLost", detail: "injected" }))
         }
         checkInvariant(store, shardId, records, checkpoint)
         return Effect.map(Checkpointer.checkAdvance(shardId, store.checkpoint, checkpoint), (advances) => {

@@ -1,7 +1,7 @@
 /**
  * Simulations: one shard run by the real runtime on the test clock, under a seeded schedule of faults (failing,
- * slow and stalled writes; throttled and failing checkpoints; crashes and lost leases), restarted from its last
- * checkpoint after each crash until it ends.
+ * slow and stalled writes; throttled and failing checkpoints; leases lost on a checkpoint; crashes), restarted from
+ * its last checkpoint after each crash or lost lease until it ends.
  *
  * Checked in every simulation:
  *
@@ -80,7 +80,7 @@ const shardId = ShardId.unsafeMake("shardId-000000000000")
 const defaultConfig: ShardConfig.ShardConfig = {
   flushInterval: Duration.seconds(2),
   heartbeatInterval: Duration.seconds(1),
-  checkpointInterval: Duration.seconds(3),
+  checkpointInterval: Duration.seconds(1),
   maxOutstanding: 120,
   maxConcurrentWrites: 3,
   retry: { initialDelay: Duration.millis(50), maxDelay: Duration.seconds(2), maxAttempts: 4 },
@@ -123,7 +123,8 @@ export const simulate = <S = BatchingFlusher.State, B = BatchingFlusher.Batch, E
     const checkpointFaults = (calm: boolean): FaultyLayers.CheckpointerFaults => ({
       seed,
       throttleRate: calm ? 0 : options.checkpointFaults?.throttleRate ?? 0.2,
-      failureRate: calm ? 0 : options.checkpointFaults?.failureRate ?? 0.1
+      failureRate: calm ? 0 : options.checkpointFaults?.failureRate ?? 0.1,
+      leaseLossRate: calm ? 0 : options.checkpointFaults?.leaseLossRate ?? 0.05
     })
 
     while (store.checkpoint === null || store.checkpoint._tag !== "ShardEnd") {

@@ -23,6 +23,7 @@ describe("Simulation", () => {
         assert.isAbove(reports.reduce((sum, r) => sum + r.faults.writeFailures, 0), 0)
         assert.isAbove(reports.reduce((sum, r) => sum + r.faults.throttled, 0), 0)
         assert.isAbove(reports.reduce((sum, r) => sum + r.faults.stalls, 0), 0)
+        assert.isAbove(reports.reduce((sum, r) => sum + r.faults.leasesLost, 0), 0)
       }),
     { timeout: 120_000 }
   )
