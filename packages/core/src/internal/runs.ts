@@ -18,15 +18,25 @@ export const fromIntegers = (
   values: ReadonlyArray<number>
 ): { readonly runs: Runs } | { readonly notInteger: number } | { readonly repeated: number } => {
   const runs: Array<number> = []
-  let previous = -Infinity
-  for (let i = 0; i < values.length; i++) {
+  if (values.length === 0) return { runs }
+  // The run being built, kept in integer locals and pushed when it breaks: this loop sees every token of every
+  // batch, and a local that starts out as a non-integer (such as -Infinity) would make its arithmetic slow.
+  let start = values[0]
+  if (!Number.isInteger(start)) return { notInteger: start }
+  let end = start + 1
+  for (let i = 1; i < values.length; i++) {
     const value = values[i]
+    if (value === end) {
+      end = end + 1
+      continue
+    }
     if (!Number.isInteger(value)) return { notInteger: value }
-    if (value <= previous) return fromUnsorted(values)
-    if (value === previous + 1) runs[runs.length - 1] = value + 1
-    else runs.push(value, value + 1)
-    previous = value
+    if (value < end) return fromUnsorted(values)
+    runs.push(start, end)
+    start = value
+    end = value + 1
   }
+  runs.push(start, end)
   return { runs }
 }
 
