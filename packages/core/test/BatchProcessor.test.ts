@@ -60,6 +60,8 @@ class Shard<S, B, E> {
 const numbersIn = (write: { readonly request: BatchProcessor.WriteRequest<unknown> }) =>
   (write.request.batch as BatchingFlusher.Batch).map(numberOf)
 
+const prefix = "4959033827149025660855969253836157109592157598913"
+
 const at = (n: number) => Checkpoint.format(Checkpoint.atPosition(record(n)))
 
 describe("BatchProcessor", () => {
@@ -70,7 +72,7 @@ describe("BatchProcessor", () => {
     assert.deepStrictEqual(writes.map(numbersIn), [[0, 1], [2, 3]])
     assert.strictEqual(
       writes[0].request.batchId,
-      `${shardId}_${"4959033827149025660855969253836157109592157598913"}0000000_${"4959033827149025660855969253836157109592157598913"}0000001`
+      `${shardId}_${prefix}0000000_${prefix}0000001`
     )
     assert.strictEqual(writes[0].request.size, 2)
   })
@@ -348,7 +350,7 @@ describe("BatchProcessor, where erlmld's batch processor is weak", () => {
     assert.deepStrictEqual(shard.take("Write").map(numbersIn), [[0]])
   })
 
-  it("treats a requested shutdown apart from a lost lease: it writes and checkpoints, so a deploy replays nothing", () => {
+  it("writes and checkpoints on a requested shutdown, unlike a lost lease, so a deploy replays nothing", () => {
     const shard = new Shard({ flusher: BatchingFlusher.make({ maxRecords: 500 }) })
     shard.records([0, 1, 2, 3], 0)
     shard.send(BatchProcessor.Event.Shutdown({ reason: "ShutdownRequested" }), 1)

@@ -122,7 +122,9 @@ const act = (daemon: Daemon, message: { readonly action: string }) =>
     }
   })
 
-/** Sends empty `processRecords`, as an idle daemon does, a tenth of a second apart, until a checkpoint request comes. */
+/**
+ * Sends empty `processRecords`, as an idle daemon does, a tenth of a second apart, until a checkpoint request comes.
+ */
 const idleUntilCheckpoint = (daemon: Daemon) =>
   Effect.gen(function*() {
     for (let i = 0; i < 100; i++) {

@@ -172,9 +172,9 @@ export interface CheckpointerFaults {
 }
 
 /**
- * A checkpointer over the store that throttles, fails or refuses (the lease was lost) some saves. Before storing a checkpoint it checks the
- * invariant that matters most: every record up to the checkpoint was written. The records of the shard, in order,
- * tell it what "up to" holds.
+ * A checkpointer over the store that throttles, fails or refuses (the lease was lost) some saves. Before storing a
+ * checkpoint it checks the invariant that matters most: every record up to the checkpoint was written. The records
+ * of the shard, in order, tell it what "up to" holds.
  *
  * @since 0.1.0
  * @category constructors
