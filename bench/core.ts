@@ -7,7 +7,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
-import { generateChunks, heapAfterCollection, printTable, sideBySide } from "./report.js"
+import { generateChunks, heapAfterCollection, printTable, ratioRow, sideBySide } from "./report.js"
 
 const batchSize = 500
 const chunkSize = 1000
@@ -130,12 +130,8 @@ export const run = async () => {
     stream_grouped_within: Math.round(rates.stream_grouped_within),
     heap_mb_10m: Number(heap10m.toFixed(3))
   }
-  const row = (name: string, rate: number) => ({
-    contender: name,
-    "records/s": rate,
-    "x plain loop": rate / result.plain_loop,
-    "x Stream.grouped": rate / result.stream_grouped
-  })
+  const row = (name: string, rate: number) =>
+    ratioRow(name, rate, { "plain loop": result.plain_loop, "Stream.grouped": result.stream_grouped })
   printTable("core: records per second (best of 5, same records; 500 per batch, 56-digit sequence numbers)", [
     row("processor + batching flusher, 1 M", result.processor_1m),
     row("processor + batching flusher, 10 M", result.processor_10m),

@@ -20,7 +20,7 @@ import { FakeDaemon } from "@flusher/testing"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { fileURLToPath } from "node:url"
-import { generateChunks, printTable } from "./report.js"
+import { generateChunks, printTable, ratioRow } from "./report.js"
 
 const roleVariable = "FLUSHER_BENCH_ROLE"
 
@@ -122,12 +122,7 @@ export const run = async () => {
     floor: Math.round(best.floor),
     aws_kcl: Math.round(best.aws_kcl)
   }
-  const row = (name: string, rate: number) => ({
-    contender: name,
-    "records/s": rate,
-    "x floor": rate / result.floor,
-    "x aws-kcl": rate / result.aws_kcl
-  })
+  const row = (name: string, rate: number) => ratioRow(name, rate, { floor: result.floor, "aws-kcl": result.aws_kcl })
   printTable(
     `multilang: records per second through the protocol (best of ${rounds}; ${messages} processRecords of ` +
       `${recordsPerMessage} records, 100 bytes each, then shardEnded)`,

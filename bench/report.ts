@@ -50,7 +50,7 @@ const sequenceNumberOf = (i: number): SequenceNumber.SequenceNumber =>
 export const generateChunks = (
   count: number,
   chunkSize: number,
-  options: { readonly dataSize?: number; readonly shards?: number } = {}
+  options: { readonly dataSize?: number } = {}
 ): Array<Array<StreamRecord.StreamRecord>> => {
   const dataSize = options.dataSize ?? 100
   const payloads = Array.from({ length: 64 }, (_, i) => new Uint8Array(dataSize).fill(i))
@@ -82,6 +82,13 @@ const format = (value: number | string) =>
     : value >= 0.1 || value === 0
     ? value.toFixed(2)
     : value.toFixed(3)
+
+/** A table row: a contender's rate, and its ratio to each baseline rate, named. */
+export const ratioRow = (contender: string, rate: number, baselines: Record<string, number>) => {
+  const row: Record<string, number | string> = { contender, "records/s": rate }
+  for (const [name, baseline] of Object.entries(baselines)) row[`x ${name}`] = rate / baseline
+  return row
+}
 
 /** Prints rows as an aligned table. */
 export const printTable = (title: string, rows: ReadonlyArray<Record<string, number | string>>) => {

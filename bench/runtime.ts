@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Stream from "effect/Stream"
-import { generateChunks, printTable, sideBySide } from "./report.js"
+import { generateChunks, printTable, ratioRow, sideBySide } from "./report.js"
 
 const batchSize = 500
 const total = 1_000_000
@@ -74,12 +74,11 @@ export const run = async () => {
     stream_grouped: Math.round(rates.stream_grouped),
     stream_grouped_within: Math.round(rates.stream_grouped_within)
   }
-  const row = (name: string, rate: number) => ({
-    contender: name,
-    "records/s": rate,
-    "x Stream.groupedWithin": rate / result.stream_grouped_within,
-    "x Stream.grouped": rate / result.stream_grouped
-  })
+  const row = (name: string, rate: number) =>
+    ratioRow(name, rate, {
+      "Stream.groupedWithin": result.stream_grouped_within,
+      "Stream.grouped": result.stream_grouped
+    })
   printTable("runtime: records per second (best of 3, 1 M records, 500 per batch, memory writer)", [
     row("shard runner, 1 shard", result.runner_1_shard),
     row("consumer, 4 shards", result.consumer_4_shards),

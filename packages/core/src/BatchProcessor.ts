@@ -667,7 +667,11 @@ class Machine<S, B, E> {
       const record = records[i]
       if (previous !== null && !Position.isAfter(record, previous)) {
         return this.fail(
-          new RecordOutOfOrder({ shardId: this.shardId, position: positionOf(record), previous: positionOf(previous) })
+          new RecordOutOfOrder({
+            shardId: this.shardId,
+            position: Position.of(record),
+            previous: Position.of(previous)
+          })
         )
       }
       previous = record
@@ -729,7 +733,7 @@ class Machine<S, B, E> {
           new FlusherFailed({
             shardId: this.shardId,
             operation: "add",
-            position: positionOf(record),
+            position: Position.of(record),
             error: result.error
           })
         )
@@ -741,7 +745,7 @@ class Machine<S, B, E> {
     this.flusherState = flusherState
     this.commit(accepted, ignoredRuns)
     if (added && this.heldSince === null) this.heldSince = now
-    this.lastPosition = previous === null ? null : positionOf(previous)
+    this.lastPosition = previous === null ? null : Position.of(previous)
     this.records += records.length
     this.ignored += ignoredCount
   }
@@ -811,7 +815,7 @@ class Machine<S, B, E> {
         shardId: this.shardId,
         violation,
         token,
-        position: position === null ? null : positionOf(position),
+        position: position === null ? null : Position.of(position),
         detail
       })
     )
@@ -881,7 +885,7 @@ class Machine<S, B, E> {
       reason,
       checkpoint: this.storedCheckpoint,
       unwritten: this.watermark.held + Runs.size(this.watermark.assigned),
-      firstUnwritten: holdBack === null ? null : positionOf(holdBack.position)
+      firstUnwritten: holdBack === null ? null : Position.of(holdBack.position)
     }
     this.phase = { _tag: "Stopped", outcome }
     this.pendingCheckpoint = null
@@ -896,7 +900,3 @@ const without = (ids: ReadonlyArray<string>, id: string): ReadonlyArray<string> 
   rest.splice(index, 1)
   return rest
 }
-
-/** A position of its own, so an error or an outcome does not keep a record's data alive. */
-const positionOf = (position: Position.Position): Position.Position =>
-  Position.make(position.sequenceNumber, position.subSequenceNumber, position.aggregate)

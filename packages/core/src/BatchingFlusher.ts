@@ -125,7 +125,12 @@ class HoldingNode implements Holding {
   }
 }
 
-const dataLength = (record: StreamRecord): number => record.data.length
+/** @internal */
+export const dataLength = (record: StreamRecord): number => record.data.length
+
+/** @internal */
+export const tooLarge = (record: StreamRecord, weight: number, maxBytes: number) =>
+  Flusher.failed(new RecordTooLarge({ position: Position.of(record), weight, maxBytes }))
 
 /**
  * Makes a batching flusher.
@@ -200,10 +205,7 @@ export const make = (options: Options = {}): Flusher.Flusher<State, Batch, Recor
     init: () => empty,
     add: (state, record, token, now) => {
       const weight = weigher(record)
-      if (weight > maxBytes) {
-        const position = Position.make(record.sequenceNumber, record.subSequenceNumber, record.aggregate)
-        return Flusher.failed(new RecordTooLarge({ position, weight, maxBytes }))
-      }
+      if (weight > maxBytes) return tooLarge(record, weight, maxBytes)
       if (state._tag === "Empty") return new HoldingNode(record, token, state, 1, weight, now)
       if (state.count >= maxRecords || state.bytes + weight > maxBytes || now - state.startedAt >= maxAgeMillis) {
         return Flusher.full

@@ -14,9 +14,8 @@
 import * as Duration from "effect/Duration"
 import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
-import { positiveLimit, RecordTooLarge } from "./BatchingFlusher.js"
+import { dataLength, positiveLimit, type RecordTooLarge, tooLarge } from "./BatchingFlusher.js"
 import * as Flusher from "./Flusher.js"
-import * as Position from "./Position.js"
 import type { StreamRecord } from "./StreamRecord.js"
 import type { Token } from "./Token.js"
 
@@ -90,8 +89,6 @@ const empty: State = { groups: HashMap.empty(), sealed: null }
 
 const partitionKeyOf = (record: StreamRecord): string => record.partitionKey ?? ""
 
-const dataLength = (record: StreamRecord): number => record.data.length
-
 /**
  * Makes a keyed flusher.
  *
@@ -164,10 +161,7 @@ export const make = (options: Options = {}): Flusher.Flusher<State, Batch, Recor
     init: () => empty,
     add: (state, record, token, now) => {
       const weight = weigher(record)
-      if (weight > maxBytes) {
-        const position = Position.make(record.sequenceNumber, record.subSequenceNumber, record.aggregate)
-        return Flusher.failed(new RecordTooLarge({ position, weight, maxBytes }))
-      }
+      if (weight > maxBytes) return tooLarge(record, weight, maxBytes)
       if (state.sealed !== null) return Flusher.full
 
       const key = keyOf(record)

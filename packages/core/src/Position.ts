@@ -101,6 +101,15 @@ export const make = (
 ): Position => ({ sequenceNumber, subSequenceNumber, aggregate })
 
 /**
+ * A position of its own, copied from anything that has one (a record, say): kept in an error, an outcome or a
+ * checkpoint, it does not keep the record's data alive.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const of = (self: Position): Position => make(self.sequenceNumber, self.subSequenceNumber, self.aggregate)
+
+/**
  * Compares positions: by sequence number, then sub-sequence number (`null` as 0), then aggregate index (a record
  * that is not an aggregate part as index 0).
  *

@@ -102,5 +102,4 @@ export const Equivalence: Equivalence_.Equivalence<StreamRecord> = Schema.equiva
  * @since 0.1.0
  * @category getters
  */
-export const position = (self: StreamRecord): Position.Position =>
-  Position.make(self.sequenceNumber, self.subSequenceNumber, self.aggregate)
+export const position: (self: StreamRecord) => Position.Position = Position.of

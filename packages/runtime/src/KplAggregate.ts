@@ -217,7 +217,7 @@ const splitAggregate = (
       new CorruptAggregate({
         reason,
         variant,
-        position: Position.make(record.sequenceNumber, record.subSequenceNumber),
+        position: Position.of(record),
         detail
       })
     )

@@ -127,16 +127,6 @@ export const difference = (self: Runs, that: Runs): Runs => {
   return result
 }
 
-/** The runs that lie at or above `value`, cutting the run that straddles it. */
-export const dropBelow = (self: Runs, value: number): Runs => {
-  let i = 0
-  while (i < self.length && self[i + 1] <= value) i += 2
-  if (i === 0 && (self.length === 0 || self[0] >= value)) return self
-  const result = self.slice(i)
-  if (result.length > 0 && result[0] < value) result[0] = value
-  return result
-}
-
 /** How many integers the runs hold. */
 export const size = (self: Runs): number => {
   let total = 0
