@@ -314,6 +314,41 @@ describe("MultiLang.run", () => {
       assert.include(error.message, "stdin closed during shardEnded")
     }))
 
+  it.scoped("stops when the input ends while processRecords waits for room, or shutdownRequested for writes", () =>
+    Effect.gen(function*() {
+      for (const action of ["processRecords", "shutdownRequested"] as const) {
+        // Ten records outstanding and a write that never ends: the runner neither takes more nor finishes.
+        const writer = Layer.succeed(BatchWriter.BatchWriter, BatchWriter.make(() => Effect.never))
+        const daemon = yield* startWorker({ writer, config: { maxOutstanding: 10 } })
+        yield* act(daemon, initialize)
+        yield* act(daemon, processRecords(0, 10))
+        yield* daemon.send(action === "processRecords" ? processRecords(10, 20) : { action })
+        assert.deepStrictEqual(yield* daemon.unread, [])
+        yield* daemon.close
+        // Without the clock moving: the worker gives up at once rather than after a deadline.
+        const error = yield* failureOf(daemon)
+        assert.strictEqual(error.reason, "InputClosed")
+        assert.include(error.message, `stdin closed during ${action}`)
+      }
+    }))
+
+  it.scoped("stops when the input ends before the reply to a checkpoint request", () =>
+    Effect.gen(function*() {
+      const { layer, written } = yield* memoryWriter
+      const daemon = yield* startWorker({ writer: layer })
+      yield* act(daemon, initialize)
+      yield* act(daemon, processRecords(0, 5))
+      yield* daemon.send({ action: "shardEnded" })
+      assert.deepStrictEqual(yield* daemon.next, atEnd)
+      yield* daemon.close
+      const error = yield* failureOf(daemon)
+      assert.strictEqual(error.reason, "InputClosed")
+      assert.include(error.message, "stdin closed before the reply to the checkpoint at SHARD_END")
+      // Written, but the end of the shard never stored and no status sent: the daemon does not count it as done.
+      assert.deepStrictEqual(yield* written, range(0, 5))
+      assert.deepStrictEqual(yield* daemon.unread, [])
+    }))
+
   it.scoped("succeeds when the input ends after the status of leaseLost", () =>
     Effect.gen(function*() {
       const daemon = yield* startWorker()
