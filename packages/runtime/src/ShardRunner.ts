@@ -40,6 +40,7 @@ import * as FiberSet from "effect/FiberSet"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { BatchWriter } from "./BatchWriter.js"
@@ -279,20 +280,32 @@ const runScoped = <S, B, E, SE, R>(
     }).pipe(Effect.scoped)
 
     // --- writes, with retries; the driver learns the result through a signal ---
-    const write = (request: BatchProcessor.WriteRequest<unknown>) => {
+    const writeBatch = (request: BatchProcessor.WriteRequest<unknown>) => {
       let attempts = 0
       const attempt = Effect.suspend(() => {
         if (++attempts > 1) metrics.writeRetries.unsafeUpdate(1, [])
-        return Effect.timed(writer.write(request))
+        const started = clock.unsafeCurrentTimeNanos()
+        return Effect.map(writer.write(request), () => {
+          metrics.writeLatency.unsafeUpdate(Number(clock.unsafeCurrentTimeNanos() - started) / 1_000_000, [])
+        })
       }).pipe(
-        Effect.map(([elapsed]) => metrics.writeLatency.unsafeUpdate(Duration.toMillis(elapsed), [])),
         Effect.tapError((error) => {
           metrics.writeFailures.unsafeUpdate(1, [])
           return Effect.logWarning(`Could not write batch ${request.batchId}, retrying`, error)
         })
       )
+      // The retry schedule is started only once an attempt failed, which a healthy sink never does.
+      const retryAfter = (failure: unknown) =>
+        Effect.flatMap(Schedule.driver(retrySchedule), (schedule) => {
+          const again = (error: unknown): Effect.Effect<void, unknown> =>
+            Effect.matchEffect(schedule.next(error), {
+              onFailure: () => Effect.fail(error),
+              onSuccess: () => Effect.catchAll(attempt, again)
+            })
+          return again(failure)
+        })
       return attempt.pipe(
-        Effect.retry(retrySchedule),
+        Effect.catchAll(retryAfter),
         // No stack trace per span: spans wrap every write, and capturing one costs more than the rest.
         Effect.withSpan("flusher.write", {
           attributes: { shardId, batchId: request.batchId, records: request.size },
@@ -305,6 +318,11 @@ const runScoped = <S, B, E, SE, R>(
         })
       )
     }
+
+    // As many writer fibers as batches may be written at once, started with the shard: handing a batch to one costs
+    // far less than starting a fiber for it. The processor never asks for more writes at once than there are writers.
+    const writeRequests = yield* Queue.unbounded<BatchProcessor.WriteRequest<unknown>>()
+    const writerFiber = Effect.forever(Effect.flatMap(Queue.take(writeRequests), writeBatch))
 
     // --- checkpoints: throttling and lease loss go back to the processor; a failure is retried, then fatal ---
     const saveCheckpoint = (checkpoint: Checkpoint.Checkpoint) =>
@@ -341,7 +359,7 @@ const runScoped = <S, B, E, SE, R>(
     const carryOut = (command: BatchProcessor.Command<unknown>) => {
       switch (command._tag) {
         case "Write":
-          return FiberSet.run(fibers, write(command.request))
+          return Queue.offer(writeRequests, command.request)
         case "Checkpoint":
           return FiberSet.run(fibers, saveCheckpoint(command.checkpoint))
         case "Stop": {
@@ -450,6 +468,7 @@ const runScoped = <S, B, E, SE, R>(
 
     // --- the fibers around the driver ---
     const sourceFiber = yield* FiberSet.run(fibers, source)
+    for (let writer = 0; writer < config.maxConcurrentWrites; writer++) yield* FiberSet.run(fibers, writerFiber)
     yield* FiberSet.run(
       fibers,
       Effect.sleep(config.heartbeatInterval).pipe(

@@ -100,6 +100,45 @@ describe("ShardRunner", () => {
       assert.strictEqual(Checkpoint.format((yield* storedCheckpoint)!), records(9, 10)[0].sequenceNumber)
     }).pipe(Effect.provide(memory)))
 
+  it.effect("waits the backoff between attempts, and goes on once a retried write succeeds", () =>
+    Effect.gen(function*() {
+      const attempts = yield* Ref.make(0)
+      const flaky = Layer.succeed(
+        BatchWriter.BatchWriter,
+        BatchWriter.make((request) =>
+          Ref.modify(attempts, (n) => [n, n + 1]).pipe(
+            Effect.flatMap((n) =>
+              n < 2
+                ? Effect.fail(new BatchWriter.BatchWriteError({ batchId: request.batchId, reason: "timed out" }))
+                : Effect.void
+            )
+          )
+        )
+      )
+      const fiber = yield* Effect.fork(
+        ShardRunner.run({
+          shardId,
+          records: Stream.fromIterable(records(0, 10)),
+          flusher: BatchingFlusher.make({ maxRecords: 10 }),
+          config: testConfig
+        }).pipe(Effect.provide(flaky))
+      )
+      // Backoffs of 100 ms, then 200 ms, each jittered to between 80 and 120 %: the second attempt comes between 80
+      // and 120 ms, the third between 240 and 360 ms.
+      yield* TestClock.adjust("79 millis")
+      assert.strictEqual(yield* Ref.get(attempts), 1)
+      yield* TestClock.adjust("42 millis")
+      assert.strictEqual(yield* Ref.get(attempts), 2)
+      yield* TestClock.adjust("118 millis")
+      assert.strictEqual(yield* Ref.get(attempts), 2)
+      yield* TestClock.adjust("122 millis")
+      assert.strictEqual(yield* Ref.get(attempts), 3)
+      const report = yield* Fiber.join(fiber)
+      assert.strictEqual(report.summary.retries, 2)
+      assert.strictEqual(report.summary.batchesWritten, 1)
+      assert.strictEqual(Checkpoint.format((yield* storedCheckpoint)!), "SHARD_END")
+    }).pipe(Effect.provide(memory)))
+
   it.effect("stops on a lost lease while a write is in flight, and checkpoints nothing", () =>
     Effect.gen(function*() {
       const leaseLost = yield* Deferred.make<void>()
