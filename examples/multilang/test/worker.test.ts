@@ -66,12 +66,7 @@ describe.concurrent("the example worker through the fake daemon", () => {
 
   it.scopedLive("after shutdownRequested writes and checkpoints everything, then answers leaseLost", () =>
     Effect.gen(function*() {
-      const outDir = makeOutDir()
-      const daemon = yield* spawnWorker(workerCommand, outDir)
-      yield* daemon.act(initialize())
-      yield* daemon.act(processRecords(recordsBetween(0, 15)))
-      const shutdown = yield* daemon.act({ action: "shutdownRequested" })
-      assert.deepStrictEqual(stored([shutdown]).at(-1), { sequenceNumber: sequenceNumberOf(14), subSequenceNumber: 0 })
+      const { daemon, outDir } = yield* shutDownAfterRecords
       assert.deepStrictEqual(readOutput(outDir), expectedOutput(recordsBetween(0, 15)))
       assert.deepStrictEqual(yield* daemon.act({ action: "leaseLost" }), { action: "leaseLost", checkpoints: [] })
       yield* closeAndExpectExit(daemon, 0)
@@ -79,12 +74,7 @@ describe.concurrent("the example worker through the fake daemon", () => {
 
   it.scopedLive("after shutdownRequested checkpoints the end of the shard when shardEnded follows", () =>
     Effect.gen(function*() {
-      const outDir = makeOutDir()
-      const daemon = yield* spawnWorker(workerCommand, outDir)
-      yield* daemon.act(initialize())
-      yield* daemon.act(processRecords(recordsBetween(0, 15)))
-      const shutdown = yield* daemon.act({ action: "shutdownRequested" })
-      assert.deepStrictEqual(stored([shutdown]).at(-1), { sequenceNumber: sequenceNumberOf(14), subSequenceNumber: 0 })
+      const { daemon, outDir } = yield* shutDownAfterRecords
       // Throttled once, to see the end of the shard asked again too.
       const ended = yield* daemon.act({ action: "shardEnded" }, { replies: ["ThrottlingException"] })
       assert.deepStrictEqual(ended.checkpoints, [
@@ -251,6 +241,17 @@ describe.concurrent("the example worker through the fake daemon", () => {
 })
 
 /** Sends empty `processRecords` until a checkpoint request was answered `ShutdownException`. */
+/** A worker sent records 0 to 14, then shutdownRequested, which it answered once the last was checkpointed. */
+const shutDownAfterRecords = Effect.gen(function*() {
+  const outDir = makeOutDir()
+  const daemon = yield* spawnWorker(workerCommand, outDir)
+  yield* daemon.act(initialize())
+  yield* daemon.act(processRecords(recordsBetween(0, 15)))
+  const shutdown = yield* daemon.act({ action: "shutdownRequested" })
+  assert.deepStrictEqual(stored([shutdown]).at(-1), { sequenceNumber: sequenceNumberOf(14), subSequenceNumber: 0 })
+  return { daemon, outDir }
+})
+
 const idleUntilRefused = (daemon: FakeDaemon.FakeDaemon, before: ReadonlyArray<FakeDaemon.Exchange>) =>
   Effect.gen(function*() {
     const exchanges = [...before]

@@ -761,7 +761,7 @@ export const decodeLine = (
   const decoded = Internal.decodeAction(action, json, decode)
   if (decoded !== undefined) return Either.right(decoded)
   // The fast check refused the line; the Schemas are the reference, so their verdict stands either way.
-  return Either.mapLeft(decodeWithSchema(action, json), (error) => {
+  return Either.mapLeft(schemaDecoders[action](json), (error) => {
     const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
     return malformed(
       line,
@@ -776,35 +776,17 @@ export const decodeLine = (
 const isKnownAction = (action: string): action is DaemonMessage["action"] =>
   action === "processRecords" || action === "checkpoint" || (actionNames as ReadonlyArray<string>).includes(action)
 
-const decodeInitialize = Schema.decodeUnknownEither(Initialize)
-const decodeProcessRecords = Schema.decodeUnknownEither(ProcessRecords)
-const decodeLeaseLost = Schema.decodeUnknownEither(LeaseLost)
-const decodeShardEnded = Schema.decodeUnknownEither(ShardEnded)
-const decodeShutdownRequested = Schema.decodeUnknownEither(ShutdownRequested)
-const decodeShutdown = Schema.decodeUnknownEither(Shutdown)
-const decodeCheckpointReply = Schema.decodeUnknownEither(CheckpointReply)
-
 // One Schema per action, rather than the union, so that an error names the field and not the union's members.
-const decodeWithSchema = (
-  action: DaemonMessage["action"],
-  json: unknown
-): Either.Either<DaemonMessage, ParseResult.ParseError> => {
-  switch (action) {
-    case "initialize":
-      return decodeInitialize(json)
-    case "processRecords":
-      return decodeProcessRecords(json)
-    case "leaseLost":
-      return decodeLeaseLost(json)
-    case "shardEnded":
-      return decodeShardEnded(json)
-    case "shutdownRequested":
-      return decodeShutdownRequested(json)
-    case "shutdown":
-      return decodeShutdown(json)
-    case "checkpoint":
-      return decodeCheckpointReply(json)
-  }
+const schemaDecoders: {
+  readonly [A in DaemonMessage["action"]]: (json: unknown) => Either.Either<DaemonMessage, ParseResult.ParseError>
+} = {
+  initialize: Schema.decodeUnknownEither(Initialize),
+  processRecords: Schema.decodeUnknownEither(ProcessRecords),
+  leaseLost: Schema.decodeUnknownEither(LeaseLost),
+  shardEnded: Schema.decodeUnknownEither(ShardEnded),
+  shutdownRequested: Schema.decodeUnknownEither(ShutdownRequested),
+  shutdown: Schema.decodeUnknownEither(Shutdown),
+  checkpoint: Schema.decodeUnknownEither(CheckpointReply)
 }
 
 const formatPath = (path: ReadonlyArray<PropertyKey>): string => {

@@ -322,7 +322,7 @@ const runScoped = <S, B, E, SE, R>(
     // As many writer fibers as batches may be written at once, started with the shard: handing a batch to one costs
     // far less than starting a fiber for it. The processor never asks for more writes at once than there are writers.
     const writeRequests = yield* Queue.unbounded<BatchProcessor.WriteRequest<unknown>>()
-    const writerFiber = Effect.forever(Effect.flatMap(Queue.take(writeRequests), writeBatch))
+    const writeLoop = Effect.forever(Effect.flatMap(Queue.take(writeRequests), writeBatch))
 
     // --- checkpoints: throttling and lease loss go back to the processor; a failure is retried, then fatal ---
     const saveCheckpoint = (checkpoint: Checkpoint.Checkpoint) =>
@@ -468,7 +468,7 @@ const runScoped = <S, B, E, SE, R>(
 
     // --- the fibers around the driver ---
     const sourceFiber = yield* FiberSet.run(fibers, source)
-    for (let writer = 0; writer < config.maxConcurrentWrites; writer++) yield* FiberSet.run(fibers, writerFiber)
+    for (let writer = 0; writer < config.maxConcurrentWrites; writer++) yield* FiberSet.run(fibers, writeLoop)
     yield* FiberSet.run(
       fibers,
       Effect.sleep(config.heartbeatInterval).pipe(
